@@ -1,0 +1,78 @@
+"""Settings, read from the command line, the environment and the ini file.
+
+A command-line option beats an environment variable, which beats the ini file,
+so that CI can override a project's defaults without editing it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from .errors import TestbedError
+
+STRATEGIES = ("transaction", "truncate", "recreate")
+
+# (ini key, option, dest, environment variable, help)
+_KEYS = (
+    ("testbed_app", "--testbed-app", "testbed_app", "TESTBED_APP",
+     "module:attr of the Flask app, or of a factory that returns one"),
+    ("testbed_app_config", "--testbed-app-config", "testbed_app_config", "TESTBED_APP_CONFIG",
+     "single argument for the app factory, e.g. config.TestConfig"),
+    ("testbed_strategy", "--testbed-strategy", "testbed_strategy", "TESTBED_STRATEGY",
+     "isolation strategy: transaction (default), truncate or recreate"),
+    ("testbed_database_url", "--testbed-db-url", "testbed_database_url", "TESTBED_DATABASE_URL",
+     "database URL the app's default engine uses in tests"),
+)
+_ALLOW_ANY = "testbed_allow_any_database"
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: str | None = None
+    app_config: str | None = None
+    strategy: str = "transaction"
+    database_url: str | None = None
+    allow_any_database: bool = False
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("testbed", "flask-testbed: isolated Flask + SQLAlchemy tests")
+    for ini, option, dest, env, help_text in _KEYS:
+        group.addoption(option, dest=dest, default=None, help=f"{help_text} (env {env})")
+        parser.addini(ini, help=f"{help_text} (option {option}, env {env})", default=None)
+    parser.addini(
+        _ALLOW_ANY,
+        type="bool",
+        default=False,
+        help="let the plugin create, empty and drop tables in a database whose name "
+        "does not contain 'test'",
+    )
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    """Resolve every key by precedence and validate what can be validated early."""
+    values = {}
+    for ini, _option, dest, env, _help in _KEYS:
+        value = config.getoption(dest) or os.environ.get(env) or config.getini(ini)
+        values[ini] = value.strip() if isinstance(value, str) and value.strip() else None
+    strategy = values["testbed_strategy"] or "transaction"
+    check_strategy(strategy, where="testbed_strategy / --testbed-strategy / TESTBED_STRATEGY")
+    allow_env = os.environ.get("TESTBED_ALLOW_ANY_DATABASE", "").lower() in ("1", "true", "yes")
+    return Settings(
+        app=values["testbed_app"],
+        app_config=values["testbed_app_config"],
+        strategy=strategy,
+        database_url=values["testbed_database_url"],
+        allow_any_database=bool(config.getini(_ALLOW_ANY)) or allow_env,
+    )
+
+
+def check_strategy(name: str, where: str) -> None:
+    if name not in STRATEGIES:
+        raise TestbedError(
+            f"unknown isolation strategy {name!r} in {where}: "
+            f"use one of {', '.join(STRATEGIES)}"
+        )

@@ -1,0 +1,1 @@
+"""Everything that knows about database servers: URLs, safety, schema, dialects."""

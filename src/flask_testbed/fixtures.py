@@ -1,0 +1,163 @@
+"""The public fixtures, and the autouse ones that put each scope in its sandbox.
+
+Names and scopes follow the two conventions Flask suites already use:
+pytest-flask's (``app``, ``client``, ``runner``) and the feature framework's
+(``test_app``, ``test_client``, ``test_client_module``, ``clean_database``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner, FlaskClient
+
+from .errors import TestbedError
+from .harness import Harness
+
+
+def _plugin():
+    from . import plugin
+
+    return plugin
+
+
+def _usage_exit(exc: TestbedError) -> None:
+    pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.fixture(scope="session")
+def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The configured app in testing mode, with its schema created once for the run.
+
+    An app context stays pushed for the whole run; each test's ``g`` is its own.
+    Override this fixture in ``conftest.py`` to build the app yourself.
+    """
+    plugin = _plugin()
+    harness = request.config.stash.get(plugin.HARNESS, None)
+    if harness is None:
+        _usage_exit(
+            TestbedError(
+                "no Flask app configured: set testbed_app = module:create_app in the pytest "
+                "ini (or --testbed-app / TESTBED_APP), or define an `app` fixture in conftest.py"
+            )
+        )
+    try:
+        harness.start()
+    except TestbedError as exc:
+        _usage_exit(exc)
+    yield harness.app
+    harness.finish()
+
+
+@pytest.fixture(scope="session")
+def test_app(app: Flask) -> Flask:
+    """Alias of ``app``."""
+    return app
+
+
+@pytest.fixture(scope="session")
+def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
+    plugin = _plugin()
+    harness = request.config.stash.get(plugin.HARNESS, None)
+    if harness is not None and harness.app is app:
+        yield harness  # started by the `app` fixture above
+        return
+    # The user's own `app` fixture: the harness is ours to run.
+    try:
+        harness = Harness(app, request.config.stash[plugin.SETTINGS])
+        harness.start()
+    except TestbedError as exc:
+        _usage_exit(exc)
+    request.config.stash[plugin.HARNESS] = harness
+    yield harness
+    harness.finish()
+
+
+@pytest.fixture(scope="session")
+def db(_testbed: Harness) -> Any:
+    """The app's Flask-SQLAlchemy extension, bound to the test database."""
+    return _testbed.db
+
+
+@pytest.fixture
+def db_session(_testbed: Harness) -> Any:
+    """``db.session``: the session the test, its fixtures and the app's requests share."""
+    return _testbed.db.session
+
+
+@pytest.fixture
+def session(db_session: Any) -> Any:
+    """Alias of ``db_session``."""
+    return db_session
+
+
+@pytest.fixture
+def client(app: Flask, _testbed: Harness) -> Iterator[FlaskClient]:
+    """A test client; the test starts from a clean database."""
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def test_client(client: FlaskClient) -> FlaskClient:
+    """Alias of ``client``."""
+    return client
+
+
+@pytest.fixture(scope="module")
+def client_module(app: Flask, _testbed: Harness) -> Iterator[FlaskClient]:
+    """One client and one database state for the tests of a module (sequential flows)."""
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def test_client_module(client_module: FlaskClient) -> FlaskClient:
+    """Alias of ``client_module``."""
+    return client_module
+
+
+@pytest.fixture
+def clean_database(_testbed: Harness) -> None:
+    """Empty every table now: a selective reset inside a module-scoped flow."""
+    _testbed.empty()
+
+
+@pytest.fixture
+def runner(app: Flask, _testbed: Harness) -> FlaskCliRunner:
+    """The app's CLI runner, inside the test's isolation."""
+    return app.test_cli_runner()
+
+
+def _scope(request: pytest.FixtureRequest, node: pytest.Node, test: bool) -> Iterator[None]:
+    plugin = _plugin()
+    strategy = node.stash.get(plugin.STRATEGY, None)
+    if strategy is None:
+        yield
+        return
+    harness: Harness = request.getfixturevalue("_testbed")
+    shared = test and node.stash.get(plugin.SHARED, False)
+    token = harness.enter(strategy, shared=shared, test=test)
+    yield
+    harness.leave(token)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _testbed_module_scope(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield from _scope(request, request.node, test=False)
+
+
+@pytest.fixture(scope="class", autouse=True)
+def _testbed_class_scope(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.cls is None:
+        yield
+        return
+    yield from _scope(request, request.node, test=False)
+
+
+@pytest.fixture(autouse=True)
+def _testbed_test_scope(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield from _scope(request, request.node, test=True)

@@ -1,0 +1,140 @@
+"""The database lifecycle of one test run, for one app.
+
+The fixtures and hooks stay thin: they tell the harness where pytest is
+(a scope begins, a test ends) and the harness decides what the database does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, g
+from flask.ctx import AppContext
+from sqlalchemy.exc import DBAPIError
+
+from .app import extension_of, use_test_database
+from .config import Settings
+from .database.dialects import backend_for
+from .database.safety import check_test_databases
+from .database.schema import create_schema, drop_schema
+from .database.urls import masked
+from .errors import TestbedError
+from .isolation import Isolation, make_isolation
+
+
+@dataclass
+class ScopeToken:
+    """What :meth:`Harness.enter` hands out and :meth:`Harness.leave` takes back."""
+
+    isolation: Isolation
+    generation: int
+    shared: bool
+    saved_globals: dict[str, Any] | None = None
+
+
+class Harness:
+    def __init__(self, app: Flask, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.db = extension_of(app)
+        self._context: AppContext | None = None
+        self._isolations: dict[str, Isolation] = {}
+        self._active: Isolation | None = None
+        self._generation = 0
+
+    # -- the run --------------------------------------------------------
+
+    def check(self) -> None:
+        """Everything that can be wrong before the first statement: safety, then reachability."""
+        with self.app.app_context():
+            use_test_database(self.app, self.db, self.settings.database_url)
+            engines = dict(self.db.engines)
+            check_test_databases(
+                [(key, engine.url) for key, engine in engines.items()],
+                self.settings.allow_any_database,
+            )
+            for key, engine in engines.items():
+                _check_reachable(key, engine)
+
+    def start(self) -> None:
+        """Check, then create the schema and open the default strategy, in an app context."""
+        self.check()
+        if not _has_app_context(self.app):
+            self._context = self.app.app_context()
+            self._context.push()
+        for engine in self.db.engines.values():
+            backend_for(engine).prepare_engine(engine)
+        create_schema(self.db)
+        self._activate(self.settings.strategy)
+
+    def finish(self) -> None:
+        try:
+            if self._active is not None:
+                self._active.close()
+                self._active = None
+            self.db.session.remove()
+            drop_schema(self.db)
+            for engine in self.db.engines.values():
+                engine.dispose()
+        finally:
+            if self._context is not None:
+                self._context.pop()
+                self._context = None
+
+    # -- scopes ---------------------------------------------------------
+
+    def enter(self, strategy: str, shared: bool = False, test: bool = False) -> ScopeToken:
+        isolation = self._activate(strategy)
+        isolation.enter(shared)
+        token = ScopeToken(isolation, self._generation, shared)
+        if test:
+            # Requests in a test share its app context, as in Flask; tests do not.
+            token.saved_globals = dict(g.__dict__)
+        return token
+
+    def leave(self, token: ScopeToken) -> None:
+        if token.saved_globals is not None:
+            g.__dict__.clear()
+            g.__dict__.update(token.saved_globals)
+        # A strategy switch ended this scope already, along with its data.
+        if token.generation == self._generation and token.isolation is self._active:
+            token.isolation.leave(token.shared)
+
+    def empty(self) -> None:
+        assert self._active is not None
+        self._active.empty()
+
+    def _activate(self, strategy: str) -> Isolation:
+        isolation = self._isolations.get(strategy)
+        if isolation is None:
+            isolation = self._isolations[strategy] = make_isolation(strategy, self.db)
+        if isolation is not self._active:
+            if self._active is not None:
+                self._active.close()
+            isolation.open()
+            self._active = isolation
+            self._generation += 1
+        return isolation
+
+
+def _has_app_context(app: Flask) -> bool:
+    from flask import current_app
+
+    return bool(current_app) and current_app._get_current_object() is app
+
+
+def _check_reachable(key: str | None, engine: Any) -> None:
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        where = "the default database" if key is None else f"bind {key!r}"
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        password = engine.url.password
+        if password:
+            reason = reason.replace(str(password), "***")
+        raise TestbedError(
+            f"cannot connect to {masked(engine.url)} ({where}): {reason}; "
+            "start the server or fix the URL (--testbed-db-url / TESTBED_DATABASE_URL)"
+        ) from None

@@ -1,0 +1,33 @@
+"""The interface every isolation strategy implements.
+
+The harness calls these at pytest's scope boundaries; a strategy decides what
+"start of a scope" and "end of a scope" mean for the database. Scopes nest:
+the run, then each module or class that holds database tests, then each test.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Isolation(Protocol):
+    name: str
+
+    def open(self) -> None:
+        """The run (or a switch to this strategy) begins."""
+
+    def close(self) -> None:
+        """The run ends, or another strategy takes over."""
+
+    def enter(self, shared: bool = False) -> None:
+        """A scope (module, class, test) begins: what it writes can be undone.
+
+        A ``shared`` scope is a test of a ``client_module`` flow: it starts
+        from the state the previous test of the module left.
+        """
+
+    def leave(self, shared: bool = False) -> None:
+        """The innermost scope ends: undo what it wrote, or hand it outwards if ``shared``."""
+
+    def empty(self) -> None:
+        """Delete every row of every table now (the ``clean_database`` fixture)."""

@@ -1,0 +1,86 @@
+"""The strategies where the app really commits and the plugin cleans up after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import close_all_sessions
+
+from ..database.dialects import backend_for
+from ..database.schema import binds, create_schema, empty_all
+from ..database.writes import WriteTracker
+
+
+class _CommittingIsolation:
+    """Shared by ``truncate`` and ``recreate``: only their reset differs."""
+
+    name = ""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.writes = WriteTracker([engine for _key, engine, _md in binds(db)])
+
+    def open(self) -> None:
+        self.writes.start()
+
+    def close(self) -> None:
+        self._reset_if_written()
+        self.writes.stop()
+
+    def enter(self, shared: bool = False) -> None:
+        pass
+
+    def leave(self, shared: bool = False) -> None:
+        if shared:
+            # A client_module flow goes on: keep the data, drop the session's state.
+            self.db.session.rollback()
+            return
+        self._reset_if_written()
+
+    def empty(self) -> None:
+        close_all_sessions()
+        empty_all(self.db)
+        self.writes.reset()
+
+    def _reset_if_written(self) -> None:
+        close_all_sessions()
+        if self.writes.dirty:
+            self._reset()
+            self.writes.reset()
+
+    def _reset(self) -> None:
+        raise NotImplementedError
+
+
+class TruncateIsolation(_CommittingIsolation):
+    """The app commits; afterwards the tables it wrote to are emptied.
+
+    Emptying is DELETE in foreign-key order, in one transaction per bind (one
+    round trip on PostgreSQL): a TRUNCATE of many tables costs far more than
+    deleting the few rows a test wrote.
+    """
+
+    name = "truncate"
+
+    def _reset(self) -> None:
+        written = self.writes
+        for _key, engine, metadata in binds(self.db):
+            tables = [
+                t for t in metadata.sorted_tables if written.everything or t.name in written.tables
+            ]
+            if tables:
+                with engine.begin() as connection:
+                    backend_for(engine).empty_tables(connection, tables)
+
+
+class RecreateIsolation(_CommittingIsolation):
+    """The app commits; afterwards every table is dropped and created again.
+
+    Seed 001's reset, done only when something was written. The one to pick
+    for tests that change the schema themselves.
+    """
+
+    name = "recreate"
+
+    def _reset(self) -> None:
+        create_schema(self.db)

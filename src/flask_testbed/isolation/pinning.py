@@ -1,0 +1,184 @@
+"""One connection per engine, shared by everything that reaches the engine.
+
+While an engine is pinned, its test-wide Connection holds an open transaction,
+and every way of reaching the engine lands inside it:
+
+- Flask-SQLAlchemy sessions (``db.session``, ``Model.query``, any thread's
+  session) are routed to the pinned Connection by ``get_bind`` and join it with
+  ``join_transaction_mode="create_savepoint"``, so the app's ``commit()`` is a
+  RELEASE and its ``rollback()`` a ROLLBACK TO SAVEPOINT.
+- ``engine.connect()`` / ``engine.begin()`` return an :class:`IsolatedConnection`
+  that behaves like a fresh connection of its own but whose transaction is a
+  savepoint of the pinned one. (Flask-SQLAlchemy ignores a session's ``bind=``,
+  and SQLAlchemy 2.1 adopts a connection already in a transaction with commit
+  semantics, so neither can be left to SQLAlchemy.)
+
+Statements are serialised across threads by a lock around each execution, so a
+job thread or a live server can share the connection with the test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InvalidRequestError, ResourceClosedError
+
+from ..database.dialects import backend_for
+
+
+class PinnedEngine:
+    """An engine whose connections all share one transaction for the tests."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.backend = backend_for(engine)
+        self.lock = threading.RLock()
+        self.connection: Connection | None = None
+        self._outer: Any = None
+        self._dbapi: Any = None
+
+    def pin(self) -> None:
+        connection = self.engine.connect()
+        self._outer = connection.begin()
+        original = connection._execute_context
+        lock = self.lock
+
+        def execute_serialised(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(*args, **kwargs)
+
+        connection._execute_context = execute_serialised  # type: ignore[method-assign]
+        self.connection = connection
+        self._dbapi = connection.connection.dbapi_connection
+        self.engine.connect = self._hand_out  # type: ignore[method-assign]
+
+    def unpin(self) -> None:
+        """Roll back everything and give the engine its own ``connect`` back."""
+        self.engine.__dict__.pop("connect", None)
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        try:
+            if self._outer.is_active:
+                self._outer.rollback()
+        finally:
+            connection.close()
+
+    def run(self, statements: Sequence[str]) -> None:
+        """Send the plugin's own statements straight to the driver."""
+        with self.lock:
+            self.backend.run_script(self._dbapi, statements)
+
+    def _hand_out(self) -> IsolatedConnection:
+        return IsolatedConnection(self)
+
+
+class IsolatedConnection:
+    """What ``engine.connect()`` returns while the engine is pinned.
+
+    It acts like a connection of its own: ``begin()`` (or the first statement)
+    opens a savepoint on the pinned connection, ``commit()`` releases it,
+    ``rollback()`` and ``close()`` roll back to it. Everything else is the
+    pinned connection's.
+    """
+
+    def __init__(self, pinned: PinnedEngine) -> None:
+        assert pinned.connection is not None
+        self._pinned = pinned
+        self._connection = pinned.connection
+        self._transaction: Any = None
+        self._options: dict[str, Any] = {}
+        self._closed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __enter__(self) -> IsolatedConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<IsolatedConnection on {self._connection!r}>"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def connect(self) -> IsolatedConnection:
+        # Lets a session take this object as its bind, as it would an Engine.
+        return IsolatedConnection(self._pinned)
+
+    def in_transaction(self) -> bool:
+        return self._transaction is not None and self._transaction.is_active
+
+    def get_transaction(self) -> Any:
+        return self._transaction if self.in_transaction() else None
+
+    def begin(self) -> Any:
+        self._check_open()
+        if self.in_transaction():
+            raise InvalidRequestError(
+                "a transaction is already begun on this connection; "
+                "commit() or rollback() it before calling begin() again"
+            )
+        self._transaction = self._connection.begin_nested()
+        return self._transaction
+
+    def begin_nested(self) -> Any:
+        self._autobegin()
+        return self._connection.begin_nested()
+
+    def commit(self) -> None:
+        if self.in_transaction():
+            self._transaction.commit()
+
+    def rollback(self) -> None:
+        if self.in_transaction():
+            self._transaction.rollback()
+
+    def close(self) -> None:
+        if not self._closed:
+            self.rollback()
+            self._closed = True
+
+    def execution_options(self, **options: Any) -> IsolatedConnection:
+        # Kept to this handle: the pinned connection is shared with the whole test.
+        self._options.update(options)
+        return self
+
+    def execute(self, statement: Any, parameters: Any = None, *, execution_options: Any = None):
+        self._autobegin()
+        return self._connection.execute(
+            statement, parameters, execution_options=self._merged(execution_options)
+        )
+
+    def exec_driver_sql(self, statement: str, parameters: Any = None, execution_options=None):
+        self._autobegin()
+        return self._connection.exec_driver_sql(
+            statement, parameters, execution_options=self._merged(execution_options)
+        )
+
+    def scalar(self, statement: Any, parameters: Any = None, *, execution_options: Any = None):
+        return self.execute(statement, parameters, execution_options=execution_options).scalar()
+
+    def scalars(self, statement: Any, parameters: Any = None, *, execution_options: Any = None):
+        return self.execute(statement, parameters, execution_options=execution_options).scalars()
+
+    def _merged(self, options: Any) -> Any:
+        if not self._options:
+            return options
+        return {**self._options, **(options or {})}
+
+    def _autobegin(self) -> None:
+        self._check_open()
+        if not self.in_transaction():
+            self.begin()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ResourceClosedError("This Connection is closed")

@@ -1,0 +1,212 @@
+"""The default strategy: every scope is a savepoint of one outer transaction.
+
+The run holds an outer transaction on a pinned connection per engine; each
+module, class and test that uses the database is a savepoint inside it. Data a
+module-scoped fixture writes lives in the module's savepoint and survives each
+test's rollback; nothing ever commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, close_all_sessions
+
+from ..database.schema import binds, empty_all, empty_metadata
+from ..database.urls import masked
+from ..errors import TestbedError
+from .pinning import PinnedEngine
+
+
+class IsolationBroken(TestbedError):
+    """The database ended the outer transaction behind the plugin's back."""
+
+
+@dataclass
+class _Scope:
+    savepoint: str
+    # Sessions that began a transaction on a pinned connection during this
+    # scope, in order: they are rolled back newest first before the savepoint.
+    sessions: list[Session] = field(default_factory=list)
+    # Per pinned connection, its SQLAlchemy nested transaction when the scope began.
+    base: dict[int, Any] = field(default_factory=dict)
+    # Objects the scope inserted: their rows go with the savepoint, so they must
+    # leave the identity map too (SQLite reuses their ids at once).
+    inserted: list[tuple[Session, Any]] = field(default_factory=list)
+
+
+class TransactionIsolation:
+    name = "transaction"
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.pins: list[PinnedEngine] = []
+        self._by_engine: dict[Any, PinnedEngine] = {}
+        self._scopes: list[_Scope] = []
+        self._pinned_connections: set[int] = set()
+        self._session_class: Any = None
+        self._join_mode_before: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.pins)
+
+    # -- the run --------------------------------------------------------
+
+    def open(self) -> None:
+        if self.pins:
+            return
+        close_all_sessions()
+        for _key, engine, _metadata in binds(self.db):
+            pinned = PinnedEngine(engine)
+            pinned.pin()
+            self.pins.append(pinned)
+            self._by_engine[engine] = pinned
+        self._pinned_connections = {id(p.connection) for p in self.pins}
+        self._route_sessions()
+        event.listen(Session, "after_begin", self._on_session_begin)
+        event.listen(Session, "pending_to_persistent", self._on_insert)
+
+    def close(self) -> None:
+        if not self.pins:
+            return
+        event.remove(Session, "after_begin", self._on_session_begin)
+        event.remove(Session, "pending_to_persistent", self._on_insert)
+        close_all_sessions()
+        self._unroute_sessions()
+        pins, self.pins = self.pins, []
+        self._by_engine.clear()
+        self._scopes.clear()
+        self._pinned_connections = set()
+        for pinned in pins:
+            pinned.unpin()
+
+    # -- scopes ---------------------------------------------------------
+
+    def enter(self, shared: bool = False) -> None:
+        # Whatever the enclosing scope's fixtures left in the shared session
+        # belongs to that scope: commit it there, or this scope's rollback
+        # would take it too (and the session's savepoint would enclose ours).
+        if self.db.session.registry.has():
+            session = self.db.session()
+            if session.in_transaction():
+                session.commit()
+        scope = _Scope(savepoint=f"testbed_{len(self._scopes)}")
+        for pinned in self.pins:
+            assert pinned.connection is not None
+            scope.base[id(pinned)] = pinned.connection.get_nested_transaction()
+            pinned.run([f"SAVEPOINT {scope.savepoint}"])
+        self._scopes.append(scope)
+
+    def leave(self, shared: bool = False) -> None:
+        scope = self._scopes.pop()
+        for session in reversed(scope.sessions):
+            if session.in_transaction():
+                try:
+                    session.rollback()
+                except DBAPIError:
+                    pass  # its savepoint is already gone; the check below says why
+        if shared and self._scopes:
+            self._scopes[-1].inserted.extend(scope.inserted)
+        else:
+            for session, instance in scope.inserted:
+                if instance in session:
+                    session.expunge(instance)
+        if self.db.session.registry.has():
+            # Rows the scope changed are back as they were: reload on next access.
+            self.db.session.expire_all()
+        name = scope.savepoint
+        statements = (
+            [f"RELEASE SAVEPOINT {name}"]
+            if shared
+            else [f"ROLLBACK TO SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"]
+        )
+        broken = None
+        for pinned in self.pins:
+            self._forget_nested(pinned, scope.base.get(id(pinned)))
+            try:
+                pinned.run(statements)
+            except Exception as exc:  # the driver's own error class
+                broken = broken or (pinned, exc)
+        if broken is not None:
+            self._heal()
+            pinned, exc = broken
+            raise IsolationBroken(
+                f"the database ended the test transaction on {masked(pinned.engine.url)}"
+                f" ({_first_line(exc)}): something committed for real, e.g. DDL or TRUNCATE on "
+                "MySQL/MariaDB or an explicit COMMIT; its writes were committed, so every table "
+                "was emptied to keep later tests clean. Mark such a test "
+                "@pytest.mark.testbed(strategy='truncate') or 'recreate'"
+            )
+
+    def empty(self) -> None:
+        for _key, engine, metadata in binds(self.db):
+            pinned = self._by_engine[engine]
+            assert pinned.connection is not None
+            empty_metadata(pinned.connection, metadata)
+
+    # -- internals ------------------------------------------------------
+
+    def _route_sessions(self) -> None:
+        factory = self.db.session.session_factory
+        cls = factory.class_
+        inherited = cls.get_bind
+        by_engine = self._by_engine
+
+        def get_bind(session: Session, *args: Any, **kwargs: Any) -> Any:
+            bind = inherited(session, *args, **kwargs)
+            pinned = by_engine.get(bind)
+            return pinned.connection if pinned is not None else bind
+
+        cls.get_bind = get_bind
+        self._session_class = cls
+        self._join_mode_before = factory.kw.get("join_transaction_mode")
+        factory.configure(join_transaction_mode="create_savepoint")
+
+    def _unroute_sessions(self) -> None:
+        factory = self.db.session.session_factory
+        if self._session_class is not None:
+            del self._session_class.get_bind
+            self._session_class = None
+        if self._join_mode_before is None:
+            factory.kw.pop("join_transaction_mode", None)
+        else:
+            factory.configure(join_transaction_mode=self._join_mode_before)
+
+    def _on_session_begin(self, session: Session, transaction: Any, connection: Any) -> None:
+        if self._scopes and id(connection) in self._pinned_connections:
+            sessions = self._scopes[-1].sessions
+            if session not in sessions:
+                sessions.append(session)
+
+    def _on_insert(self, session: Session, instance: Any) -> None:
+        if self._scopes:
+            self._scopes[-1].inserted.append((session, instance))
+
+    @staticmethod
+    def _forget_nested(pinned: PinnedEngine, base: Any) -> None:
+        """Roll back the savepoints the app left open inside the scope (leaked handles)."""
+        connection = pinned.connection
+        assert connection is not None
+        while (nested := connection.get_nested_transaction()) is not None and nested is not base:
+            try:
+                nested.rollback()
+            except DBAPIError:
+                break
+
+    def _heal(self) -> None:
+        """Start over after an implicit commit: nothing rolled back, so empty everything."""
+        depth = len(self._scopes)
+        self.close()
+        empty_all(self.db)
+        self.open()
+        for _ in range(depth):
+            self.enter()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
