@@ -150,7 +150,13 @@ def _sqlite_allow_threads(dialect, connection_record, cargs, cparams) -> None:
 
 def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     dbapi_connection.isolation_level = None
+    # In WAL mode a test's open read transaction does not block the app's
+    # commits from another connection (a thread, the truncate strategy).
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Two Connections can share one DBAPI connection (StaticPool, in memory):
+    # the second joins the transaction as pysqlite itself would have.
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")

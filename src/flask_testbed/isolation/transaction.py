@@ -48,7 +48,6 @@ class TransactionIsolation:
         self._scopes: list[_Scope] = []
         self._pinned_connections: set[int] = set()
         self._session_class: Any = None
-        self._join_mode_before: Any = None
 
     @property
     def is_open(self) -> bool:
@@ -151,30 +150,27 @@ class TransactionIsolation:
     # -- internals ------------------------------------------------------
 
     def _route_sessions(self) -> None:
-        factory = self.db.session.session_factory
-        cls = factory.class_
+        cls = self.db.session.session_factory.class_
         inherited = cls.get_bind
         by_engine = self._by_engine
 
         def get_bind(session: Session, *args: Any, **kwargs: Any) -> Any:
             bind = inherited(session, *args, **kwargs)
             pinned = by_engine.get(bind)
-            return pinned.connection if pinned is not None else bind
+            if pinned is None:
+                return bind
+            # Set here rather than on the sessionmaker: a session created before
+            # the engines were pinned would otherwise join with rollback_only.
+            session.join_transaction_mode = "create_savepoint"
+            return pinned.connection
 
         cls.get_bind = get_bind
         self._session_class = cls
-        self._join_mode_before = factory.kw.get("join_transaction_mode")
-        factory.configure(join_transaction_mode="create_savepoint")
 
     def _unroute_sessions(self) -> None:
-        factory = self.db.session.session_factory
         if self._session_class is not None:
             del self._session_class.get_bind
             self._session_class = None
-        if self._join_mode_before is None:
-            factory.kw.pop("join_transaction_mode", None)
-        else:
-            factory.configure(join_transaction_mode=self._join_mode_before)
 
     def _on_session_begin(self, session: Session, transaction: Any, connection: Any) -> None:
         if self._scopes and id(connection) in self._pinned_connections:

@@ -1,0 +1,104 @@
+"""A small app the inner pytest sessions test: every way an app reaches its database."""
+
+import os
+import threading
+
+from flask import Flask, jsonify, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+db = SQLAlchemy()
+
+
+class Item(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(50), unique=True, nullable=False)
+
+
+class Tag(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    item_id = db.Column(db.ForeignKey("item.id"), nullable=False)
+    label = db.Column(db.String(50), nullable=False)
+
+
+class AuditEntry(db.Model):
+    __bind_key__ = "audit"
+    id = db.Column(db.Integer, primary_key=True)
+    message = db.Column(db.String(100), nullable=False)
+
+
+def names():
+    return sorted(item.name for item in Item.query.all())
+
+
+def create_app(config_name=None):
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("SHOP_DATABASE_URL", "sqlite://")
+    app.config["SQLALCHEMY_BINDS"] = {"audit": os.environ["SHOP_AUDIT_URL"]}
+    if config_name == "explode":
+        raise RuntimeError("the factory exploded")
+    db.init_app(app)
+
+    @app.get("/items")
+    def list_items():
+        return jsonify(names())
+
+    @app.post("/items")
+    def add_item():
+        db.session.add(Item(name=request.json["name"]))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return jsonify(error="duplicate"), 409
+        return jsonify(names()), 201
+
+    @app.post("/items/nested")
+    def add_items_nested():
+        """Keeps the first name, tries the second in a savepoint that it rolls back."""
+        db.session.add(Item(name=request.json["keep"]))
+        savepoint = db.session.begin_nested()
+        db.session.add(Item(name=request.json["drop"]))
+        db.session.flush()
+        savepoint.rollback()
+        db.session.commit()
+        return jsonify(names())
+
+    @app.post("/items/raw")
+    def add_item_raw():
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO item (name) VALUES (:name)"), request.json)
+        with db.engine.connect() as connection:
+            connection.execute(text("INSERT INTO item (name) VALUES (:name)"),
+                               {"name": request.json["name"] + "-2"})
+            connection.commit()
+        return jsonify(names())
+
+    @app.post("/items/threaded")
+    def add_item_in_thread():
+        name = request.json["name"]
+
+        def job():
+            with app.app_context():
+                db.session.add(Item(name=name))
+                db.session.add(AuditEntry(message=f"added {name}"))
+                db.session.commit()
+
+        worker = threading.Thread(target=job)
+        worker.start()
+        worker.join()
+        return jsonify(names())
+
+    @app.post("/audit")
+    def audit():
+        db.session.add(AuditEntry(message=request.json["message"]))
+        db.session.commit()
+        return jsonify(count=db.session.query(AuditEntry).count())
+
+    @app.cli.command("add-item")
+    def add_item_command():
+        db.session.add(Item(name="from-cli"))
+        db.session.commit()
+
+    return app

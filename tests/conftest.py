@@ -1,0 +1,110 @@
+"""Backends and inner pytest sessions for the project's own tests.
+
+Every plugin behaviour is checked the way pytest plugins are: a real inner
+pytest session on a small app (``tests/apps``), once per backend.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+APPS = Path(__file__).parent / "apps"
+
+SERVER_URLS = {
+    "postgresql": os.environ.get(
+        "TESTBED_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    ),
+    "mariadb": os.environ.get(
+        "TESTBED_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+    ),
+}
+_reachable: dict[str, str | None] = {}
+
+
+def server_url(name: str) -> str:
+    """The URL of a server backend, or a skip (a failure under CI=true) when it is down."""
+    url = SERVER_URLS[name]
+    if name not in _reachable:
+        try:
+            engine = sa.create_engine(url)
+            with engine.connect():
+                pass
+            engine.dispose()
+            _reachable[name] = None
+        except Exception as exc:  # any driver error means: not here
+            _reachable[name] = str(exc).strip().splitlines()[0]
+    reason = _reachable[name]
+    if reason is not None:
+        message = f"{name} is not reachable at {sa.make_url(url)!r}: {reason}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return url
+
+
+BACKENDS = ["sqlite", "postgresql", "mariadb"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The name of the backend this test runs on."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'shop-test.db'}"
+    return server_url(backend)
+
+
+@pytest.fixture
+def audit_url(backend: str, database_url: str, tmp_path: Path) -> str:
+    # A second engine: on a server, the same test database; on SQLite, another
+    # file (two connections to one SQLite file would lock each other out).
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'audit-test.db'}"
+    return database_url
+
+
+class Shop:
+    """An inner project: the shop app, its tests, and a way to run them."""
+
+    def __init__(self, pytester: pytest.Pytester, database_url: str, audit_url: str) -> None:
+        self.pytester = pytester
+        self.database_url = database_url
+        pytester.makepyfile(
+            shop=(APPS / "shop.py").read_text(), probe=(APPS / "probe.py").read_text()
+        )
+        pytester.makeini("[pytest]\ntestbed_app = shop:create_app\n")
+        pytester.syspathinsert()
+        self.env = {"SHOP_AUDIT_URL": audit_url}
+
+    def run(self, *args: str, **files: str) -> pytest.RunResult:
+        if files:
+            self.pytester.makepyfile(**files)
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in self.env.items():
+                mp.setenv(key, value)
+            return self.pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider",
+                                           f"--testbed-db-url={self.database_url}", *args)
+
+    def count(self, table: str, url: str | None = None) -> int:
+        """Rows in ``table`` as a fresh connection sees them (what really committed)."""
+        engine = sa.create_engine(url or self.database_url)
+        try:
+            with engine.connect() as connection:
+                if not sa.inspect(connection).has_table(table):
+                    return 0
+                return connection.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def shop(pytester: pytest.Pytester, database_url: str, audit_url: str) -> Shop:
+    return Shop(pytester, database_url, audit_url)

@@ -1,0 +1,205 @@
+"""Isolation: whatever a test, its fixtures or the app wrote is gone when it ends."""
+
+import pytest
+
+STRATEGIES = ["transaction", "truncate", "recreate"]
+
+EVERY_PATH = """
+from shop import AuditEntry, db, names
+
+def test_1_writes_every_way(client, runner):
+    assert client.post("/items/threaded", json={"name": "thread"}).status_code == 200
+    assert client.post("/items", json={"name": "request"}).status_code == 201
+    assert client.post("/items/raw", json={"name": "raw"}).status_code == 200
+    assert client.post("/audit", json={"message": "second bind"}).json == {"count": 2}
+    assert runner.invoke(args=["add-item"]).exit_code == 0
+    assert names() == ["from-cli", "raw", "raw-2", "request", "thread"]
+
+def test_2_sees_none_of_it(client):
+    assert client.get("/items").json == []
+    assert db.session.query(AuditEntry).count() == 0
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_writes_of_every_path_are_gone_in_the_next_test(shop, strategy):
+    result = shop.run(f"--testbed-strategy={strategy}", test_paths=EVERY_PATH)
+    result.assert_outcomes(passed=2)
+
+
+def test_transaction_strategy_never_commits(shop):
+    result = shop.run(
+        test_never=(
+            "from probe import committed\n"
+            "def test_app_commit_is_invisible_outside(client):\n"
+            "    assert client.post('/items', json={'name': 'a'}).status_code == 201\n"
+            "    assert client.post('/audit', json={'message': 'm'}).status_code == 200\n"
+            "    assert client.get('/items').json == ['a']\n"
+            "    assert committed('item') == 0\n"
+            "    assert committed('audit_entry', 'audit') == 0\n"
+        )
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_marker_chooses_a_committing_strategy_per_test_class_and_module(shop):
+    result = shop.run(
+        test_marked=(
+            "import pytest\n"
+            "from probe import committed\n"
+            "\n"
+            "@pytest.mark.testbed(strategy='truncate')\n"
+            "def test_truncate_commits(client):\n"
+            "    client.post('/items', json={'name': 'a'})\n"
+            "    assert committed('item') == 1\n"
+            "\n"
+            "def test_default_is_transaction(client):\n"
+            "    assert client.get('/items').json == []\n"
+            "    client.post('/items', json={'name': 'b'})\n"
+            "    assert committed('item') == 0\n"
+            "\n"
+            "@pytest.mark.testbed(strategy='recreate')\n"
+            "class TestRecreate:\n"
+            "    def test_commits(self, client):\n"
+            "        assert client.get('/items').json == []\n"
+            "        client.post('/items', json={'name': 'c'})\n"
+            "        assert committed('item') == 1\n"
+            "\n"
+            "    def test_starts_clean(self, client):\n"
+            "        assert committed('item') == 0\n"
+        ),
+        test_module_marked=(
+            "import pytest\n"
+            "from probe import committed\n"
+            "pytestmark = pytest.mark.testbed(strategy='truncate')\n"
+            "\n"
+            "def test_commits(client):\n"
+            "    assert client.get('/items').json == []\n"
+            "    client.post('/items', json={'name': 'd'})\n"
+            "    assert committed('item') == 1\n"
+        ),
+    )
+    result.assert_outcomes(passed=5)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_fixture_rows_are_visible_to_requests_and_survive_an_app_rollback(shop, strategy):
+    result = shop.run(
+        f"--testbed-strategy={strategy}",
+        test_fixture_rows="""
+import pytest
+from shop import Item, db
+
+@pytest.fixture
+def existing(db_session):
+    db_session.add(Item(name="existing"))
+    db_session.commit()
+
+def test_request_sees_fixture_rows(client, existing):
+    assert client.get("/items").json == ["existing"]
+
+def test_integrity_error_rollback_keeps_earlier_rows(client, existing):
+    assert client.post("/items", json={"name": "new"}).status_code == 201
+    assert client.post("/items", json={"name": "new"}).status_code == 409
+    assert client.get("/items").json == ["existing", "new"]
+
+def test_app_savepoint_rolls_back_alone(client, existing):
+    response = client.post("/items/nested", json={"keep": "kept", "drop": "dropped"})
+    assert response.json == ["existing", "kept"]
+
+def test_nothing_left(client):
+    assert client.get("/items").json == []
+""",
+    )
+    result.assert_outcomes(passed=4)
+
+
+def test_module_and_class_data_is_shared_restored_and_gone_after(shop):
+    result = shop.run(
+        test_a_module_data="""
+import pytest
+from shop import Item, Tag, db, names
+
+@pytest.fixture(scope="module")
+def catalogue(app):
+    item = Item(name="module-item")
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+def test_first_sees_module_data_and_adds(client, catalogue):
+    assert client.get("/items").json == ["module-item"]
+    db.session.add(Tag(item_id=catalogue.id, label="t"))
+    client.post("/items", json={"name": "first"})
+    catalogue.name = "renamed"
+    db.session.commit()
+
+def test_second_sees_module_data_as_it_was(client, catalogue):
+    assert client.get("/items").json == ["module-item"]
+    assert catalogue.name == "module-item"
+    assert Tag.query.count() == 0
+
+class TestClassData:
+    @pytest.fixture(scope="class")
+    def extra(self, catalogue):
+        db.session.add(Item(name="class-item"))
+        db.session.commit()
+
+    def test_sees_both(self, client, extra):
+        assert names() == ["class-item", "module-item"]
+        client.post("/items", json={"name": "in-class"})
+
+    def test_sees_both_again(self, client, extra):
+        assert names() == ["class-item", "module-item"]
+
+def test_class_data_gone(client, catalogue):
+    assert names() == ["module-item"]
+""",
+        test_b_next_module="""
+from shop import names
+
+def test_module_data_gone(client):
+    assert names() == []
+""",
+    )
+    result.assert_outcomes(passed=6)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_client_module_flow_with_clean_database(shop, strategy):
+    result = shop.run(
+        f"--testbed-strategy={strategy}",
+        test_a_flow="""
+def test_create(test_client_module):
+    assert test_client_module.post("/items", json={"name": "a"}).status_code == 201
+
+def test_update(test_client_module):
+    assert test_client_module.get("/items").json == ["a"]
+    test_client_module.post("/items", json={"name": "b"})
+
+def test_selective_reset(test_client_module, clean_database):
+    assert test_client_module.get("/items").json == []
+    test_client_module.post("/items", json={"name": "c"})
+
+def test_after_reset(test_client_module):
+    assert test_client_module.get("/items").json == ["c"]
+""",
+        test_b_after="""
+def test_flow_left_nothing(test_client):
+    assert test_client.get("/items").json == []
+""",
+    )
+    result.assert_outcomes(passed=5)
+
+
+def test_users_own_app_fixture_needs_no_configuration(pytester, database_url, audit_url, shop):
+    pytester.makeini("[pytest]\n")
+    pytester.makeconftest(
+        "import pytest\n"
+        "from shop import create_app\n"
+        "@pytest.fixture(scope='session')\n"
+        "def app():\n"
+        "    return create_app()\n"
+    )
+    result = shop.run(test_paths=EVERY_PATH)
+    result.assert_outcomes(passed=2)
