@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner, FlaskClient
 
+from .client import make_client
 from .errors import TestbedError
 from .harness import Harness
 
@@ -97,7 +98,7 @@ def session(db_session: Any) -> Any:
 @pytest.fixture
 def client(app: Flask, _testbed: Harness) -> Iterator[FlaskClient]:
     """A test client; the test starts from a clean database."""
-    with app.test_client() as test_client:
+    with make_client(app) as test_client:
         yield test_client
 
 
@@ -110,7 +111,7 @@ def test_client(client: FlaskClient) -> FlaskClient:
 @pytest.fixture(scope="module")
 def client_module(app: Flask, _testbed: Harness) -> Iterator[FlaskClient]:
     """One client and one database state for the tests of a module (sequential flows)."""
-    with app.test_client() as test_client:
+    with make_client(app) as test_client:
         yield test_client
 
 

@@ -96,6 +96,10 @@ def create_app(config_name=None):
         db.session.commit()
         return jsonify(count=db.session.query(AuditEntry).count())
 
+    @app.get("/cookies")
+    def cookies():
+        return jsonify(dict(request.cookies))
+
     @app.cli.command("add-item")
     def add_item_command():
         db.session.add(Item(name="from-cli"))

@@ -1,0 +1,29 @@
+# Each target is complete on a fresh machine with Python 3.11+: it makes its
+# own virtual environment and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/pytest: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# The example app's suite on the embedded default (in-memory SQLite): no server needed.
+demo: $(BIN)/pytest
+	$(BIN)/pytest examples/myapp
+
+# The project's whole suite: SQLite, PostgreSQL and MariaDB (a missing server is
+# skipped with its reason, or fails the run when CI=true).
+test: $(BIN)/pytest
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/pytest
+
+bench: $(BIN)/pytest
+	$(BIN)/python -m benchmarks.isolation
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
