@@ -23,6 +23,7 @@ test: $(BIN)/pytest
 	$(BIN)/pytest
 
 bench: $(BIN)/pytest
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.isolation
 
 clean:
