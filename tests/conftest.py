@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import psycopg  # noqa: F401 - imported once here: inner in-process sessions unload
+import pymysql  # noqa: F401 - modules they import, and a re-imported driver breaks
 import pytest
 import sqlalchemy as sa
 
@@ -92,6 +94,21 @@ class Shop:
                 mp.setenv(key, value)
             return self.pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider",
                                            f"--testbed-db-url={self.database_url}", *args)
+
+    def has_table(self, table: str) -> bool:
+        engine = sa.create_engine(self.database_url)
+        try:
+            return sa.inspect(engine).has_table(table)
+        finally:
+            engine.dispose()
+
+    def drop(self, table: str) -> None:
+        engine = sa.create_engine(self.database_url)
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+        finally:
+            engine.dispose()
 
     def count(self, table: str, url: str | None = None) -> int:
         """Rows in ``table`` as a fresh connection sees them (what really committed)."""

@@ -203,3 +203,66 @@ def test_users_own_app_fixture_needs_no_configuration(pytester, database_url, au
     )
     result = shop.run(test_paths=EVERY_PATH)
     result.assert_outcomes(passed=2)
+
+
+def test_session_scoped_seed_data_is_shared_by_every_test_and_restored(shop):
+    result = shop.run(
+        test_a_seed="""
+from shop import Item, db, names
+
+def test_sees_seed_and_deletes_some(client, seed):
+    assert len(names()) == 300
+    Item.query.filter(Item.name < "seed-100").delete()
+    db.session.commit()
+    assert len(names()) == 200
+
+def test_seed_is_whole_again(client, seed):
+    assert len(names()) == 300
+""",
+        test_b_later="""
+from shop import names
+
+def test_seed_still_there_in_another_module(client, seed):
+    assert len(names()) == 300
+""",
+        conftest="""
+import pytest
+from shop import Item
+
+@pytest.fixture(scope="session")
+def seed(db):
+    db.session.add_all([Item(name=f"seed-{i:03}") for i in range(300)])
+    db.session.commit()
+""",
+    )
+    result.assert_outcomes(passed=3)
+
+
+def test_ddl_inside_a_test(shop, backend):
+    """PostgreSQL and SQLite roll DDL back; MariaDB commits on it, and the plugin says so."""
+    shop.drop("ddl_probe")
+    result = shop.run(
+        test_ddl="""
+from sqlalchemy import text
+from shop import db, names
+
+def test_1_runs_ddl(client):
+    client.post("/items", json={"name": "before-ddl"})
+    db.session.execute(text("CREATE TABLE ddl_probe (id INTEGER)"))
+
+def test_2_starts_clean(client):
+    assert names() == []
+"""
+    )
+    if backend == "mariadb":
+        result.assert_outcomes(passed=2, errors=1)
+        result.stdout.fnmatch_lines(
+            ["*ERROR at teardown of test_1_runs_ddl*",
+             "*the database ended the test transaction on mysql+pymysql://root@*"
+             "something committed for real*MySQL/MariaDB*@pytest.mark.testbed(strategy=*"]
+        )
+        assert shop.count("ddl_probe") == 0
+        shop.drop("ddl_probe")
+    else:
+        result.assert_outcomes(passed=2)
+        assert not shop.has_table("ddl_probe")

@@ -128,9 +128,10 @@ def _check_reachable(key: str | None, engine: Any) -> None:
     try:
         with engine.connect():
             pass
-    except DBAPIError as exc:
+    except Exception as exc:  # whatever the driver raises, it means: not reachable
         where = "the default database" if key is None else f"bind {key!r}"
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         password = engine.url.password
         if password:
             reason = reason.replace(str(password), "***")

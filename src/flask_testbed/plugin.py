@@ -94,7 +94,8 @@ def pytest_collection_modifyitems(
         if len(strategies) == 1:
             parent.stash[STRATEGY] = next(iter(strategies))
         else:
-            parent.stash[STRATEGY] = _strategy_of(parent.get_closest_marker(MARKER), parent, default)
+            marker = parent.get_closest_marker(MARKER)
+            parent.stash[STRATEGY] = _strategy_of(marker, parent, default)
 
 
 def _strategy_of(marker: pytest.Mark | None, node: pytest.Node, default: str) -> str:

@@ -76,13 +76,15 @@ class PinnedEngine:
         return IsolatedConnection(self)
 
 
-class IsolatedConnection:
+class IsolatedConnection(Connection):
     """What ``engine.connect()`` returns while the engine is pinned.
 
     It acts like a connection of its own: ``begin()`` (or the first statement)
     opens a savepoint on the pinned connection, ``commit()`` releases it,
-    ``rollback()`` and ``close()`` roll back to it. Everything else is the
-    pinned connection's.
+    ``rollback()`` and ``close()`` roll back to it. Every other attribute is the
+    pinned connection's. It is a :class:`~sqlalchemy.engine.Connection` for
+    ``isinstance`` (the inspector and sessions check), without being one of its
+    own: ``Connection.__init__`` never runs.
     """
 
     def __init__(self, pinned: PinnedEngine) -> None:
@@ -93,8 +95,10 @@ class IsolatedConnection:
         self._options: dict[str, Any] = {}
         self._closed = False
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._connection, name)
+    def __getattribute__(self, name: str) -> Any:
+        if name in _OWN or name.startswith("__"):
+            return object.__getattribute__(self, name)
+        return getattr(object.__getattribute__(self, "_connection"), name)
 
     def __enter__(self) -> IsolatedConnection:
         return self
@@ -182,3 +186,9 @@ class IsolatedConnection:
     def _check_open(self) -> None:
         if self._closed:
             raise ResourceClosedError("This Connection is closed")
+
+
+# What IsolatedConnection answers itself; everything else is the pinned connection's.
+_OWN = frozenset(
+    name for name in vars(IsolatedConnection) if not name.startswith("__")
+) | {"_pinned", "_connection", "_transaction", "_options", "_closed"}

@@ -8,6 +8,7 @@ test's rollback; nothing ever commits.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,10 +105,9 @@ class TransactionIsolation:
         scope = self._scopes.pop()
         for session in reversed(scope.sessions):
             if session.in_transaction():
-                try:
+                # Its savepoint may be gone already; the check below says why.
+                with contextlib.suppress(DBAPIError):
                     session.rollback()
-                except DBAPIError:
-                    pass  # its savepoint is already gone; the check below says why
         if shared and self._scopes:
             self._scopes[-1].inserted.extend(scope.inserted)
         else:
