@@ -118,16 +118,14 @@ class TransactionIsolation:
             # Rows the scope changed are back as they were: reload on next access.
             self.db.session.expire_all()
         name = scope.savepoint
-        statements = (
-            [f"RELEASE SAVEPOINT {name}"]
-            if shared
-            else [f"ROLLBACK TO SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"]
-        )
         broken = None
         for pinned in self.pins:
             self._forget_nested(pinned, scope.base.get(id(pinned)))
             try:
-                pinned.run(statements)
+                if shared:
+                    pinned.run([f"RELEASE SAVEPOINT {name}"])
+                else:
+                    pinned.run(pinned.backend.undo_savepoint(name))
             except Exception as exc:  # the driver's own error class
                 broken = broken or (pinned, exc)
         if broken is not None:
