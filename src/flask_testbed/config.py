@@ -26,7 +26,16 @@ _KEYS = (
     ("testbed_database_url", "--testbed-db-url", "testbed_database_url", "TESTBED_DATABASE_URL",
      "database URL the app's default engine uses in tests"),
 )
-_ALLOW_ANY = "testbed_allow_any_database"
+# (ini key, option or None, environment variable, help): true/false switches
+_FLAGS = (
+    ("testbed_allow_any_database", None, "TESTBED_ALLOW_ANY_DATABASE",
+     "let the plugin create, empty and drop tables in a database whose name lacks 'test'"),
+    ("testbed_check_leaks", "--testbed-check-leaks", "TESTBED_CHECK_LEAKS",
+     "after each test, check that the database is back to its state before the test"),
+    ("testbed_reset_sequences", "--testbed-reset-sequences", "TESTBED_RESET_SEQUENCES",
+     "restart id sequences / AUTO_INCREMENT before each database test"),
+)
+_TRUE = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,8 @@ class Settings:
     strategy: str = "transaction"
     database_url: str | None = None
     allow_any_database: bool = False
+    check_leaks: bool = False
+    reset_sequences: bool = False
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -43,13 +54,12 @@ def add_options(parser: pytest.Parser) -> None:
     for ini, option, dest, env, help_text in _KEYS:
         group.addoption(option, dest=dest, default=None, help=f"{help_text} (env {env})")
         parser.addini(ini, help=f"{help_text} (option {option}, env {env})", default=None)
-    parser.addini(
-        _ALLOW_ANY,
-        type="bool",
-        default=False,
-        help="let the plugin create, empty and drop tables in a database whose name "
-        "does not contain 'test'",
-    )
+    for ini, option, env, help_text in _FLAGS:
+        if option is not None:
+            group.addoption(
+                option, action="store_true", default=None, help=f"{help_text} (env {env})"
+            )
+        parser.addini(ini, type="bool", default=False, help=f"{help_text} (env {env})")
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -60,13 +70,24 @@ def read_settings(config: pytest.Config) -> Settings:
         values[ini] = value.strip() if isinstance(value, str) and value.strip() else None
     strategy = values["testbed_strategy"] or "transaction"
     check_strategy(strategy, where="testbed_strategy / --testbed-strategy / TESTBED_STRATEGY")
-    allow_env = os.environ.get("TESTBED_ALLOW_ANY_DATABASE", "").lower() in ("1", "true", "yes")
+    flags = {}
+    for ini, option, env, _help in _FLAGS:
+        from_option = config.getoption(option.lstrip("-").replace("-", "_")) if option else None
+        from_env = os.environ.get(env)
+        if from_option:
+            flags[ini] = True
+        elif from_env is not None and from_env.strip():
+            flags[ini] = from_env.strip().lower() in _TRUE
+        else:
+            flags[ini] = bool(config.getini(ini))
     return Settings(
         app=values["testbed_app"],
         app_config=values["testbed_app_config"],
         strategy=strategy,
         database_url=values["testbed_database_url"],
-        allow_any_database=bool(config.getini(_ALLOW_ANY)) or allow_env,
+        allow_any_database=flags["testbed_allow_any_database"],
+        check_leaks=flags["testbed_check_leaks"],
+        reset_sequences=flags["testbed_reset_sequences"],
     )
 
 

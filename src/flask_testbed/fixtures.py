@@ -7,7 +7,8 @@ pytest-flask's (``app``, ``client``, ``runner``) and the feature framework's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -133,6 +134,22 @@ def runner(app: Flask, _testbed: Harness) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def assert_num_queries(_testbed: Harness) -> Callable[[int], Any]:
+    """``with assert_num_queries(3): ...`` fails unless the app ran exactly 3 statements.
+
+    Counts the statements of the app's engines only, not the plugin's own
+    savepoints, and lists them when the count is wrong.
+    """
+    return functools.partial(_testbed.queries.expect, exact=True)
+
+
+@pytest.fixture
+def assert_max_queries(_testbed: Harness) -> Callable[[int], Any]:
+    """``with assert_max_queries(3): ...`` fails if the app ran more than 3 statements."""
+    return functools.partial(_testbed.queries.expect, exact=False)
+
+
 def _scope(request: pytest.FixtureRequest, node: pytest.Node, test: bool) -> Iterator[None]:
     plugin = _plugin()
     strategy = node.stash.get(plugin.STRATEGY, None)
@@ -143,7 +160,11 @@ def _scope(request: pytest.FixtureRequest, node: pytest.Node, test: bool) -> Ite
     shared = test and node.stash.get(plugin.SHARED, False)
     token = harness.enter(strategy, shared=shared, test=test)
     yield
-    harness.leave(token)
+    try:
+        harness.leave(token, node.nodeid)
+    except TestbedError as exc:
+        # The message names the test and the fix; the plugin's frames would not help.
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -20,7 +20,14 @@ from .database.safety import check_test_databases
 from .database.schema import create_schema, drop_schema
 from .database.urls import masked
 from .errors import TestbedError
+from .guards.access import AccessBlocker
+from .guards.leaks import LeakCheck
+from .guards.queries import QueryCounter
 from .isolation import Isolation, make_isolation
+
+
+class LeakDetected(TestbedError):
+    """Rows committed behind the isolation's back."""
 
 
 @dataclass
@@ -42,6 +49,11 @@ class Harness:
         self._isolations: dict[str, Isolation] = {}
         self._active: Isolation | None = None
         self._generation = 0
+        self.started = False
+        self.blocker = AccessBlocker()
+        self.engines: list[Any] = []
+        self.queries = QueryCounter(self.engines)
+        self._leaks: LeakCheck | None = None
 
     # -- the run --------------------------------------------------------
 
@@ -56,6 +68,8 @@ class Harness:
             )
             for key, engine in engines.items():
                 _check_reachable(key, engine)
+            self.engines[:] = engines.values()
+            self.blocker.install(self.engines)
 
     def start(self) -> None:
         """Check, then create the schema and open the default strategy, in an app context."""
@@ -63,21 +77,30 @@ class Harness:
         if not _has_app_context(self.app):
             self._context = self.app.app_context()
             self._context.push()
-        for engine in self.db.engines.values():
-            backend_for(engine).prepare_engine(engine)
-        create_schema(self.db)
-        self._activate(self.settings.strategy)
+        with self.blocker.allowed():
+            for engine in self.engines:
+                backend_for(engine).prepare_engine(engine)
+            create_schema(self.db)
+            if self.settings.check_leaks:
+                self._leaks = LeakCheck(self.db)
+            self._activate(self.settings.strategy)
+        self.started = True
 
     def finish(self) -> None:
         try:
-            if self._active is not None:
-                self._active.close()
-                self._active = None
-            self.db.session.remove()
-            drop_schema(self.db)
-            for engine in self.db.engines.values():
+            with self.blocker.allowed():
+                if self._active is not None:
+                    self._active.close()
+                    self._active = None
+                self.db.session.remove()
+                drop_schema(self.db)
+            if self._leaks is not None:
+                self._leaks.close()
+            self.blocker.uninstall()
+            for engine in self.engines:
                 engine.dispose()
         finally:
+            self.started = False
             if self._context is not None:
                 self._context.pop()
                 self._context = None
@@ -85,25 +108,45 @@ class Harness:
     # -- scopes ---------------------------------------------------------
 
     def enter(self, strategy: str, shared: bool = False, test: bool = False) -> ScopeToken:
-        isolation = self._activate(strategy)
-        isolation.enter(shared)
+        with self.blocker.allowed():
+            isolation = self._activate(strategy)
+            isolation.enter(shared)
         token = ScopeToken(isolation, self._generation, shared)
         if test:
             # Requests in a test share its app context, as in Flask; tests do not.
             token.saved_globals = dict(g.__dict__)
         return token
 
-    def leave(self, token: ScopeToken) -> None:
-        if token.saved_globals is not None:
+    def leave(self, token: ScopeToken, nodeid: str = "") -> None:
+        test = token.saved_globals is not None
+        if test:
             g.__dict__.clear()
             g.__dict__.update(token.saved_globals)
         # A strategy switch ended this scope already, along with its data.
-        if token.generation == self._generation and token.isolation is self._active:
+        if token.generation != self._generation or token.isolation is not self._active:
+            return
+        with self.blocker.allowed():
             token.isolation.leave(token.shared)
+            if test and self._leaks is not None:
+                self._check_leaks(token.isolation, nodeid)
 
     def empty(self) -> None:
         assert self._active is not None
-        self._active.empty()
+        with self.blocker.allowed():
+            self._active.empty()
+
+    def _check_leaks(self, isolation: Isolation, nodeid: str) -> None:
+        assert self._leaks is not None
+        leaked = self._leaks.leaked_rows()
+        if not leaked:
+            return
+        isolation.heal()
+        counts = ", ".join(f"{table}: {count}" for table, count in sorted(leaked.items()))
+        raise LeakDetected(
+            f"{nodeid} leaked rows past the isolation ({counts}): they were committed "
+            "behind the plugin's back, e.g. through an engine the test made itself with "
+            "create_engine(); every table was emptied so the next test starts clean"
+        )
 
     def _activate(self, strategy: str) -> Isolation:
         isolation = self._isolations.get(strategy)

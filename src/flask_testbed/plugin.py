@@ -11,7 +11,9 @@ import pytest
 
 from . import fixtures
 from .config import add_options, check_strategy, read_settings
+from .database.writes import WriteTracker
 from .errors import TestbedError
+from .guards.scopes import judge, needs_watching
 from .harness import Harness
 
 SETTINGS = pytest.StashKey["object"]()
@@ -20,12 +22,15 @@ HARNESS = pytest.StashKey["Harness"]()
 STRATEGY = pytest.StashKey[str]()
 #: whether a test continues its module's client_module flow
 SHARED = pytest.StashKey[bool]()
+#: the test being set up, run or torn down
+CURRENT = pytest.StashKey["pytest.Item | None"]()
 
 MARKER = "testbed"
 DATABASE_FIXTURES = frozenset(
     {
         "app", "test_app", "db", "db_session", "session", "client", "test_client",
         "client_module", "test_client_module", "clean_database", "runner", "_testbed",
+        "assert_num_queries", "assert_max_queries",
     }
 )
 MODULE_CLIENTS = frozenset({"client_module", "test_client_module"})
@@ -69,6 +74,58 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     except TestbedError as exc:
         raise pytest.UsageError(str(exc)) from None
     session.config.stash[HARNESS] = harness
+    # The app is loaded: a query while test modules import is now caught.
+    harness.blocker.refuse("collection")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    harness = session.config.stash.get(HARNESS, None)
+    if harness is not None:
+        harness.blocker.refuse(None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[CURRENT] = item
+    harness = item.config.stash.get(HARNESS, None)
+    if harness is not None:
+        harness.blocker.refuse(None if STRATEGY in item.stash else item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    # Teardowns may close what higher-scoped fixtures opened: never refused.
+    harness = item.config.stash.get(HARNESS, None)
+    if harness is not None:
+        harness.blocker.refuse(None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+    """Watch the user's data fixtures whose scope cannot keep what they write."""
+    config = request.config
+    harness = config.stash.get(HARNESS, None)
+    item = config.stash.get(CURRENT, None)
+    if (
+        harness is None
+        or not harness.started
+        or item is None
+        or STRATEGY not in item.stash
+        or fixturedef.argname in DATABASE_FIXTURES
+        or fixturedef.argname.startswith("_testbed")
+    ):
+        return (yield)
+    strategy = item.stash[STRATEGY]
+    if not needs_watching(fixturedef.scope, strategy, item.stash[SHARED]):
+        return (yield)
+    tracker = WriteTracker(harness.engines)
+    tracker.start()
+    try:
+        result = yield
+    finally:
+        tracker.stop()
+    judge(fixturedef, tracker, strategy, item.nodeid)
+    return result
 
 
 def pytest_collection_modifyitems(

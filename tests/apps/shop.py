@@ -5,10 +5,13 @@ import threading
 
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 db = SQLAlchemy()
+
+#: "mails" sent once a commit succeeded, as an after_commit listener would
+outbox = []
 
 
 class Item(db.Model):
@@ -26,6 +29,11 @@ class AuditEntry(db.Model):
     __bind_key__ = "audit"
     id = db.Column(db.Integer, primary_key=True)
     message = db.Column(db.String(100), nullable=False)
+
+
+@event.listens_for(db.session, "after_commit")
+def send_pending_mail(session):
+    outbox.extend(session.info.pop("mail", []))
 
 
 def names():
@@ -47,6 +55,7 @@ def create_app(config_name=None):
     @app.post("/items")
     def add_item():
         db.session.add(Item(name=request.json["name"]))
+        db.session.info.setdefault("mail", []).append(f"new item {request.json['name']}")
         try:
             db.session.commit()
         except IntegrityError:

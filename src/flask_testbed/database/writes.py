@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-_READ_ONLY = ("select", "savepoint", "release", "rollback", "pragma", "show", "set ", "explain")
+_READ_ONLY = (
+    "select", "savepoint", "release", "rollback", "pragma", "show", "set ", "explain", "begin",
+)
 
 
 class WriteTracker:
@@ -46,6 +48,6 @@ class WriteTracker:
             if table is not None and hasattr(table, "name"):
                 self.tables.add(table.name)
                 return
-        if statement.lstrip()[:8].lower().startswith(_READ_ONLY):
+        if statement.lstrip()[:10].lower().startswith(_READ_ONLY):
             return
         self.everything = True

@@ -31,3 +31,6 @@ class Isolation(Protocol):
 
     def empty(self) -> None:
         """Delete every row of every table now (the ``clean_database`` fixture)."""
+
+    def heal(self) -> None:
+        """Start over from empty tables after a leak, keeping the scopes that are open."""

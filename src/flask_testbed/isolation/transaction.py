@@ -129,7 +129,7 @@ class TransactionIsolation:
             except Exception as exc:  # the driver's own error class
                 broken = broken or (pinned, exc)
         if broken is not None:
-            self._heal()
+            self.heal()
             pinned, exc = broken
             raise IsolationBroken(
                 f"the database ended the test transaction on {masked(pinned.engine.url)}"
@@ -191,8 +191,8 @@ class TransactionIsolation:
             except DBAPIError:
                 break
 
-    def _heal(self) -> None:
-        """Start over after an implicit commit: nothing rolled back, so empty everything."""
+    def heal(self) -> None:
+        """Start over after a commit behind our back: nothing rolls it back, so empty it all."""
         depth = len(self._scopes)
         self.close()
         empty_all(self.db)

@@ -1,0 +1,1 @@
+"""The golden rules, enforced: each guard names the test or fixture that broke one."""

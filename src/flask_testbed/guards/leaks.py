@@ -1,0 +1,52 @@
+"""The leak check: after each test, is the database back to where it was?
+
+What the strategies cannot see themselves: rows committed behind their back,
+for instance by an engine the test made with ``create_engine()``. An observer
+connection of its own sees only committed rows; after every test they must
+be none (the run starts from an empty schema, and nothing the plugin isolates
+ever commits, or it is cleaned up).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..database.dialects import backend_for
+from ..database.schema import binds
+
+
+class LeakCheck:
+    def __init__(self, db: Any) -> None:
+        self._observers: list[tuple[sa.Engine, str]] = []
+        for _key, engine, metadata in binds(db):
+            url = engine.url
+            if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+                continue  # an in-memory database has no other connection to commit from
+            observer = sa.create_engine(url.render_as_string(hide_password=False))
+            backend_for(observer).prepare_engine(observer)
+            query = " UNION ALL ".join(
+                f"SELECT '{table.name}', COUNT(*) FROM {_quoted(observer, table)}"
+                for table in metadata.sorted_tables
+            )
+            if query:
+                self._observers.append((observer, query))
+
+    def leaked_rows(self) -> dict[str, int]:
+        """Committed rows per table, where there are any (one round trip per bind)."""
+        leaked: dict[str, int] = {}
+        for observer, query in self._observers:
+            with observer.connect() as connection:
+                for table, count in connection.exec_driver_sql(query):
+                    if count:
+                        leaked[table] = count
+        return leaked
+
+    def close(self) -> None:
+        for observer, _query in self._observers:
+            observer.dispose()
+
+
+def _quoted(engine: sa.Engine, table: sa.Table) -> str:
+    return engine.dialect.identifier_preparer.format_table(table)
