@@ -1,0 +1,62 @@
+"""Module-scoped data: written once, seen by every test here, restored after each.
+
+``alice`` and ``bob`` (with their notes) are created once for this module.
+A test may change them, through the API or directly; the plugin rolls each
+test back to the module's data, so every test starts from the same two
+users, whatever ran before it. Use this for data that is expensive to build
+and read by many tests; keep function scope for everything else.
+"""
+
+import pytest
+
+from myapp.auth.tests.factories import UserFactory
+from myapp.notes.tests.factories import NoteFactory
+
+
+@pytest.fixture(scope="module")
+def alice(test_app):
+    user = UserFactory(email="alice@example.com")
+    NoteFactory.create_batch(3, owner=user)
+    return user
+
+
+@pytest.fixture(scope="module")
+def bob(test_app):
+    user = UserFactory(email="bob@example.com")
+    NoteFactory.create_batch(2, owner=user)
+    return user
+
+
+def titles(client):
+    return [note["title"] for note in client.get("/notes").json["notes"]]
+
+
+def test_alice_sees_her_three_notes(log_in, alice, bob):
+    assert len(titles(log_in(alice))) == 3
+
+
+def test_bob_sees_his_two(log_in, alice, bob):
+    assert len(titles(log_in(bob))) == 2
+
+
+def test_alice_deletes_all_her_notes(log_in, alice):
+    client = log_in(alice)
+    for note in client.get("/notes").json["notes"]:
+        assert client.delete(f"/notes/{note['id']}").status_code == 204
+
+    assert titles(client) == []
+
+
+def test_her_notes_are_back_for_the_next_test(log_in, alice):
+    assert len(titles(log_in(alice))) == 3
+
+
+def test_alice_changes_her_email(db_session, alice):
+    alice.email = "alice@elsewhere.example"
+    db_session.commit()
+
+    assert alice.email == "alice@elsewhere.example"
+
+
+def test_alice_is_as_the_module_made_her(alice, db_session):
+    assert alice.email == "alice@example.com"

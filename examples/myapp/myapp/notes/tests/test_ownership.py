@@ -1,0 +1,54 @@
+"""Each user sees and edits only their own notes; anyone else's is a 404."""
+
+import pytest
+from sqlalchemy import delete, select
+
+from myapp.models import Note, User
+
+
+@pytest.mark.parametrize(
+    ("method", "payload"), [("get", None), ("patch", {"title": "Mine now"}), ("delete", None)]
+)
+def test_someone_elses_note_is_not_found(logged_in_client, db_session, strangers_note,
+                                         method, payload):
+    response = getattr(logged_in_client, method)(f"/notes/{strangers_note.id}", json=payload)
+
+    # The same answer as for a note that does not exist: ids leak nothing.
+    assert response.status_code == 404
+    assert response.json["message"] == "note not found"
+    db_session.refresh(strangers_note)
+    assert strangers_note.title == "Not yours"
+
+
+def test_owner_sees_the_note_others_do_not(log_in, note, user, auth_test_user):
+    # `note` and its owner `user` come from pytest-factoryboy's register().
+    assert note.owner is user
+
+    owner = log_in(user)
+    assert owner.get(f"/notes/{note.id}").json["title"] == note.title
+
+    other = log_in(auth_test_user)
+    assert other.get(f"/notes/{note.id}").status_code == 404
+    assert other.get("/notes").json == {"notes": []}
+
+
+def test_deleting_a_user_deletes_their_notes(db_session, note, user):
+    other = Note(owner=User(email="keeper@example.com", password="long enough"), title="kept")
+    db_session.add(other)
+    db_session.commit()
+
+    db_session.execute(delete(User).where(User.id == user.id))
+    db_session.commit()
+
+    assert db_session.scalars(select(Note.title)).all() == ["kept"]
+
+
+def test_a_deleted_user_cannot_use_their_access_cookie(logged_in_client, auth_test_user,
+                                                        db_session):
+    db_session.delete(auth_test_user)
+    db_session.commit()
+
+    response = logged_in_client.get("/notes")
+
+    assert response.status_code == 401
+    assert response.json["message"] == "this account no longer exists"
