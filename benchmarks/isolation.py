@@ -1,0 +1,225 @@
+"""Isolation cost per test: flask-testbed against the approaches users write by hand.
+
+    python -m benchmarks.isolation            # everything: about 20 minutes on 2 cores
+    python -m benchmarks.isolation --quick    # N=50, T in {10, 50}, one run: about 2 minutes
+    python -m benchmarks.isolation --backends sqlite --tables 10 --tests 20
+
+For each backend and schema size T it generates a synthetic app and a suite of
+N tests, and runs that suite in a fresh subprocess per approach: no isolation
+(the floor), seed 001's drop-and-recreate, seed 000's hand-written outer
+transaction, and the plugin's strategies. Runs are interleaved (every approach
+once, then again) so that drift on the machine hits all of them alike.
+Results go to ``benchmarks/results/`` (``--quick``: ``benchmarks/results/quick/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .approaches import APPROACHES, REUSE_DB_OPTIONS, Approach
+from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase, reachable
+from .runner import RunResult, plugin_options, prepare, run_suite
+from .startup import session_start
+from .summary import FLOOR, cell, compare, targets
+
+RESULTS = Path(__file__).with_name("results")
+#: a run of an approach that rebuilds the schema per test has this many table x tests
+SLOW_BUDGET, QUICK_SLOW_BUDGET, MIN_SLOW_TESTS = 500, 250, 5
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.isolation",
+        description="Per-test isolation cost of flask-testbed against hand-written approaches.",
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help="N=50, T in {10, 50}, one run per cell (about 2 minutes)")
+    parser.add_argument("--backends", type=_names(BACKENDS), default=list(BACKENDS),
+                        help="comma-separated: sqlite, postgresql, mariadb (default: all)")
+    parser.add_argument("--tables", type=_ints, default=None,
+                        help="comma-separated schema sizes, multiples of 5 (default 10,50,200)")
+    parser.add_argument("--tests", type=int, default=None, help="tests per suite (default 300)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per cell (default 3)")
+    parser.add_argument("--approaches", type=_names(tuple(APPROACHES)), default=list(APPROACHES),
+                        help="comma-separated subset of: " + ", ".join(APPROACHES)
+                        + " (the floor, 'none', is always run)")
+    parser.add_argument("--slow-budget", type=int, default=None,
+                        help="tables x tests per run of an approach that rebuilds the schema per "
+                        f"test (default {SLOW_BUDGET}, quick {QUICK_SLOW_BUDGET})")
+    parser.add_argument("--postgresql-url", default=DEFAULT_URLS["postgresql"],
+                        help="a database on the PostgreSQL server (env "
+                        "TESTBED_TEST_POSTGRESQL_URL); the benchmark creates its own beside it")
+    parser.add_argument("--mariadb-url", default=DEFAULT_URLS["mariadb"],
+                        help="a database on the MariaDB server (env TESTBED_TEST_MARIADB_URL)")
+    parser.add_argument("--no-session-start", action="store_true",
+                        help="skip timing the session start at the largest T")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="directory for results.json, results.md and overhead.png")
+    args = parser.parse_args(argv)
+    args.tables = args.tables or ([10, 50] if args.quick else [10, 50, 200])
+    args.tests = args.tests or (50 if args.quick else 300)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.slow_budget = args.slow_budget or (QUICK_SLOW_BUDGET if args.quick else SLOW_BUDGET)
+    args.output = args.output or (RESULTS / "quick" if args.quick else RESULTS)
+    if FLOOR not in args.approaches:
+        args.approaches.insert(0, FLOOR)
+    if any(t < 5 or t % 5 for t in args.tables):
+        parser.error("--tables: each size must be a positive multiple of 5")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    data: dict[str, Any] = {
+        "meta": report.machine(),
+        "config": {
+            "tests": args.tests,
+            "tables": args.tables,
+            "repeats": args.repeats,
+            "slow_tests": {t: slow_tests(args, t) for t in args.tables},
+        },
+        "backends": {},
+        "skipped": {},
+        "factories": {},
+        "notes": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="testbed-bench-") as tmp:
+        workdir = Path(tmp)
+        known = _known_options(workdir)
+        approaches = []
+        for key in args.approaches:
+            approach = APPROACHES[key]
+            if approach.option and approach.option not in known:
+                data["skipped"][key] = f"{approach.option} is not an option of this plugin"
+                _log(f"skipping {approach.label}: {approach.option} unknown to the plugin")
+            else:
+                approaches.append(approach)
+        reuse = next((o for o in REUSE_DB_OPTIONS if o in known), None)
+        for name in args.backends:
+            server = {"postgresql": args.postgresql_url, "mariadb": args.mariadb_url}.get(name)
+            if server is not None and (reason := reachable(server)) is not None:
+                data["notes"].append(f"{name} skipped: not reachable ({reason})")
+                _log(f"skipping {name}: {reason}")
+                continue
+            bench = BenchDatabase(name, workdir / "db" / name, server)
+            try:
+                data["backends"][name] = run_backend(args, bench, workdir, approaches, reuse, data)
+            finally:
+                bench.drop()
+    data["targets"] = targets(data["backends"])
+    data["config"]["duration_s"] = round(time.perf_counter() - started)
+    data["meta"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    for path in report.write(args.output, data):
+        _log(f"wrote {path}")
+    print(report.main_table(data))
+    return 0 if data["backends"] else 1
+
+
+def run_backend(
+    args: argparse.Namespace,
+    bench: BenchDatabase,
+    workdir: Path,
+    approaches: list[Approach],
+    reuse: str | None,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """Every cell of one backend: the savepoint floor, each T, then the session start."""
+    savepoint = bench.savepoint_round_trip()
+    _log(f"[{bench.backend}] {bench.version()}: SAVEPOINT + ROLLBACK TO "
+         f"{savepoint['median_us']:.1f} µs")
+    out: dict[str, Any] = {
+        "label": bench.label,
+        "version": bench.version(),
+        "savepoint": savepoint,
+        "cells": {},
+    }
+    for tables in args.tables:
+        projects = {
+            a.key: prepare(workdir / "projects" / f"T{tables}" / a.key, a, tables,
+                           slow_tests(args, tables) if a.slow else args.tests)
+            for a in approaches
+        }
+        runs: dict[str, list[dict[str, Any]]] = {a.key: [] for a in approaches}
+        for repeat in range(args.repeats):
+            for approach in approaches:
+                if runs[approach.key] and runs[approach.key][-1].get("error"):
+                    continue  # broken once: do not pay for it again
+                result = run_suite(projects[approach.key], approach, bench.fresh())
+                runs[approach.key].append(result.stats())
+                _record_factory(data, approach, result)
+                _log_run(bench.backend, tables, repeat, approach, result)
+        cells = {key: cell(value) for key, value in runs.items()}
+        compare(cells, savepoint["median_us"])
+        out["cells"][tables] = cells
+    if not args.no_session_start:
+        tables = max(args.tables)
+        try:
+            out["session_start"] = session_start(
+                bench, workdir / "projects" / f"start-T{tables}", tables, args.repeats, reuse,
+                _log,
+            )
+        except RuntimeError as exc:
+            data["notes"].append(f"{bench.backend}: {exc}")
+            _log(str(exc))
+    return out
+
+
+def slow_tests(args: argparse.Namespace, tables: int) -> int:
+    """Tests per run for an approach whose cost per test grows with the schema."""
+    return max(MIN_SLOW_TESTS, min(args.tests, args.slow_budget // tables))
+
+
+def _known_options(workdir: Path) -> set[str]:
+    probe = prepare(workdir / "projects" / "probe", APPROACHES["transaction"], 5, 1)
+    return plugin_options(probe, "sqlite://")
+
+
+def _record_factory(data: dict[str, Any], approach: Approach, result: RunResult) -> None:
+    if result.factory:
+        group = "plugin" if approach.uses_plugin else "hand-written"
+        names = data["factories"].setdefault(group, [])
+        if result.factory not in names:
+            names.append(result.factory)
+
+
+def _log_run(backend: str, tables: int, repeat: int, approach: Approach, result: RunResult) -> None:
+    where = f"[{backend} T={tables} run {repeat + 1}] {approach.label}:"
+    if result.error:
+        _log(f"{where} FAILED\n{result.error}")
+        return
+    stats = result.stats()
+    _log(f"{where} {stats['median_ms']:.2f} ms/test median over {stats['tests']} tests "
+         f"({result.wall:.1f} s)")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def _names(allowed: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        names = [part.strip() for part in text.split(",") if part.strip()]
+        unknown = [n for n in names if n not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown: {', '.join(unknown)} (choose from {', '.join(allowed)})"
+            )
+        return names
+
+    return parse
+
+
+if __name__ == "__main__":
+    sys.exit(main())

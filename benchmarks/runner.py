@@ -1,0 +1,159 @@
+"""Running one generated suite in a subprocess, and reading back its timings.
+
+Each run is a fresh ``python -m pytest`` in the project directory of its
+approach, so that no approach inherits another's imports, engines or caches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .approaches import Approach
+from .synth import write_project
+
+TIMING_PLUGIN = Path(__file__).with_name("timing_plugin.py")
+COMMON_ARGS = ["-q", "-x", "--tb=short", "-p", "bench_timing", "-p", "no:cacheprovider"]
+
+
+@dataclass
+class RunResult:
+    """One run of one suite: per-test seconds, and what went wrong if anything did."""
+
+    approach: str
+    tests: int
+    wall: float
+    totals: list[float] = field(default_factory=list)
+    setups: list[float] = field(default_factory=list)
+    calls: list[float] = field(default_factory=list)
+    teardowns: list[float] = field(default_factory=list)
+    sessionstart: float | None = None
+    factory: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def stats(self) -> dict[str, Any]:
+        """Per-test milliseconds: median and mean of the whole, medians of each phase."""
+        if not self.totals:
+            return {"error": self.error}
+        ms = 1e3
+        return {
+            "tests": len(self.totals),
+            "median_ms": statistics.median(self.totals) * ms,
+            "mean_ms": statistics.fmean(self.totals) * ms,
+            "setup_ms": statistics.median(self.setups) * ms,
+            "call_ms": statistics.median(self.calls) * ms,
+            "teardown_ms": statistics.median(self.teardowns) * ms,
+            "first_setup_ms": self.setups[0] * ms,
+            "last_teardown_ms": self.teardowns[-1] * ms,
+            "sessionstart_ms": (self.sessionstart or 0.0) * ms,
+            "wall_s": self.wall,
+            "error": self.error,
+        }
+
+
+def prepare(directory: Path, approach: Approach, tables: int, tests: int) -> Path:
+    """Write the generated project of ``approach`` into ``directory`` and return it."""
+    write_project(directory, tables, tests)
+    (directory / "pytest.ini").write_text(approach.ini)
+    conftest = directory / "conftest.py"
+    if approach.conftest is None:
+        conftest.unlink(missing_ok=True)
+    else:
+        conftest.write_text(approach.conftest)
+    shutil.copy(TIMING_PLUGIN, directory / "bench_timing.py")
+    return directory
+
+
+def run_suite(
+    directory: Path,
+    approach: Approach,
+    database_url: str,
+    extra_args: tuple[str, ...] = (),
+    timeout: float = 1800.0,
+) -> RunResult:
+    """Run the project in ``directory`` once and return its per-test timings."""
+    timings = directory / "timings.json"
+    timings.unlink(missing_ok=True)
+    env = _environment(directory, approach, database_url)
+    env["BENCH_TIMINGS"] = str(timings)
+    command = [
+        sys.executable, "-m", "pytest", *COMMON_ARGS,
+        *approach.pytest_args(database_url), *extra_args,
+    ]
+    start = time.perf_counter()
+    try:
+        process = subprocess.run(
+            command, cwd=directory, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return RunResult(approach.key, 0, timeout, error=f"timed out after {timeout:.0f} s")
+    wall = time.perf_counter() - start
+    result = _read(timings, approach, wall)
+    if process.returncode != 0 and result.error is None:
+        result.error = _tail(process.stdout + process.stderr)
+    return result
+
+
+def plugin_options(directory: Path, database_url: str) -> set[str]:
+    """The long options the installed plugin (and pytest) know, from ``pytest --help``."""
+    env = _environment(directory, None, database_url)
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"],
+        cwd=directory, env=env, capture_output=True, text=True, timeout=300,
+    )
+    return set(re.findall(r"(?<![\w-])--[a-z][\w-]*", process.stdout))
+
+
+def _environment(directory: Path, approach: Approach | None, database_url: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TESTBED_", "BENCH_", "PYTEST_"))
+    }
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(directory) + (os.pathsep + path if path else "")
+    env["BENCH_DATABASE_URL"] = database_url
+    if approach is not None:
+        env["BENCH_ISOLATED"] = "1" if approach.isolated else "0"
+        env["BENCH_FACTORY"] = "testbed" if approach.uses_plugin else "plain"
+    return env
+
+
+def _read(path: Path, approach: Approach, wall: float) -> RunResult:
+    if not path.exists():
+        return RunResult(approach.key, 0, wall, error="the run wrote no timings")
+    data = json.loads(path.read_text())
+    result = RunResult(
+        approach.key,
+        len(data["tests"]),
+        wall,
+        sessionstart=data.get("sessionstart"),
+        factory=data.get("factory"),
+    )
+    for test in data["tests"]:
+        if test["outcome"] != "passed":
+            result.error = f"{test['nodeid']} {test['outcome']}: {test.get('error', '')}"
+            break
+        phases = [test.get(when, 0.0) for when in ("setup", "call", "teardown")]
+        result.setups.append(phases[0])
+        result.calls.append(phases[1])
+        result.teardowns.append(phases[2])
+        result.totals.append(sum(phases))
+    return result
+
+
+def _tail(output: str, lines: int = 15) -> str:
+    return "\n".join(output.strip().splitlines()[-lines:])

@@ -1,0 +1,192 @@
+"""The synthetic project every approach runs: an app with T tables and a suite of N tests.
+
+The app is generated as plain source (not built with ``type()`` at import
+time) so that a run can be inspected, and rerun by hand, from its directory.
+Tables come in foreign-key chains of :data:`CHAIN` (each table but the first
+of a chain references the one before it), with an index on every foreign key
+and a composite one besides, so that creating and dropping them costs what a
+real schema of that size costs.
+
+Every test does the same work whatever T is: three inserts through factories
+(one chain: grandparent, parent, leaf), one request that updates the leaf and
+commits, and one query. Test ``i`` uses chain ``i % (T / CHAIN)``, so a larger
+schema spreads the writes without adding any.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: tables per foreign-key chain; T must be a multiple of it
+CHAIN = 5
+#: tests per generated module (a real suite has many modules, not one)
+MODULE_SIZE = 25
+#: the tables a test writes to, counted from the first table of its chain
+TOUCHED = 3
+
+APP_HEADER = '''\
+"""Synthetic app of the isolation benchmark: {tables} tables in foreign-key chains of {chain}."""
+
+import os
+
+from flask import Flask, jsonify
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+db = SQLAlchemy()
+'''
+
+ROOT_MODEL = '''
+
+class T{i:03d}(db.Model):
+    __tablename__ = "bench_t{i:03d}"
+    __table_args__ = (Index("ix_bench_t{i:03d}_name_value", "name", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[int] = mapped_column(default=0)
+'''
+
+CHILD_MODEL = ROOT_MODEL + '''\
+    parent_id: Mapped[int] = mapped_column(ForeignKey("bench_t{parent:03d}.id"), index=True)
+    parent: Mapped[T{parent:03d}] = relationship()
+'''
+
+APP_FOOTER = '''
+
+MODELS = [{models}]
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("BENCH_DATABASE_URL", "sqlite://")
+    db.init_app(app)
+
+    @app.post("/touch/<int:table>/<int:row_id>")
+    def touch(table, row_id):
+        row = db.session.get(MODELS[table], row_id)
+        row.value += 1
+        db.session.commit()
+        return jsonify(id=row.id, value=row.value)
+
+    return app
+'''
+
+FACTORIES = '''\
+"""Factories of the synthetic app, one per table; a leaf's factory builds its chain.
+
+Plain factory_boy for the hand-written approaches. With BENCH_FACTORY=testbed
+(the plugin's runs) the base is the plugin's own factory class when
+flask_testbed.factories provides one, so its cost is measured too.
+"""
+
+import os
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from benchapp import MODELS, db
+
+
+class PlainFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731 - db.session may be replaced
+        sqlalchemy_session_persistence = "flush"
+
+
+def _base():
+    if os.environ.get("BENCH_FACTORY") != "testbed":
+        return PlainFactory
+    try:
+        from flask_testbed import factories
+    except ImportError:
+        return PlainFactory
+    for name in getattr(factories, "__all__", dir(factories)):
+        candidate = getattr(factories, name, None)
+        if (
+            isinstance(candidate, type)
+            and issubclass(candidate, SQLAlchemyModelFactory)
+            and candidate._meta.abstract
+        ):
+            return candidate
+    return PlainFactory
+
+
+BASE = _base()
+BASE_NAME = f"{BASE.__module__}.{BASE.__qualname__}"
+FACTORIES = []
+for _model in MODELS:
+    _attrs = {
+        "Meta": type("Meta", (), {"model": _model, "sqlalchemy_session_persistence": "flush"}),
+        "name": factory.Sequence(lambda n: f"row-{n}"),
+    }
+    if "parent_id" in _model.__table__.c:
+        _attrs["parent"] = factory.SubFactory(FACTORIES[-1])
+    FACTORIES.append(type(f"{_model.__name__}Factory", (BASE,), _attrs))
+'''
+
+MODULE_HEADER = '''\
+"""Synthetic tests: three inserts through a factory, one request, one query each."""
+
+import os
+
+from sqlalchemy import func, select
+
+from benchapp import MODELS, db
+from benchfactories import FACTORIES
+
+# The floor runs the same suite without isolation: it cannot assert a clean start.
+ISOLATED = os.environ.get("BENCH_ISOLATED") == "1"
+
+
+def exercise(client, first):
+    leaf = FACTORIES[first + {leaf}]()
+    response = client.post(f"/touch/{{first + {leaf}}}/{{leaf.id}}")
+    assert response.status_code == 200
+    rows = db.session.scalar(select(func.count()).select_from(MODELS[first]))
+    if ISOLATED:
+        assert rows == 1
+'''
+
+TEST = '''
+
+def test_{index:04d}(client):
+    exercise(client, {first})
+'''
+
+
+def app_source(tables: int) -> str:
+    """The source of ``benchapp.py`` for a schema of ``tables`` tables."""
+    if tables < CHAIN or tables % CHAIN:
+        raise ValueError(f"the number of tables must be a positive multiple of {CHAIN}")
+    parts = [APP_HEADER.format(tables=tables, chain=CHAIN)]
+    for i in range(tables):
+        template = ROOT_MODEL if i % CHAIN == 0 else CHILD_MODEL
+        parts.append(template.format(i=i, parent=i - 1))
+    models = ", ".join(f"T{i:03d}" for i in range(tables))
+    parts.append(APP_FOOTER.format(models=models))
+    return "".join(parts)
+
+
+def module_sources(tables: int, tests: int) -> dict[str, str]:
+    """The test modules of a suite of ``tests`` tests, by file name."""
+    chains = tables // CHAIN
+    modules: dict[str, str] = {}
+    for start in range(0, tests, MODULE_SIZE):
+        body = [MODULE_HEADER.format(leaf=TOUCHED - 1)]
+        for index in range(start, min(start + MODULE_SIZE, tests)):
+            body.append(TEST.format(index=index, first=(index % chains) * CHAIN))
+        modules[f"test_m{start // MODULE_SIZE:03d}.py"] = "".join(body)
+    return modules
+
+
+def write_project(directory: Path, tables: int, tests: int) -> None:
+    """Write the app, its factories and the suite into ``directory`` (tests under tests/)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "benchapp.py").write_text(app_source(tables))
+    (directory / "benchfactories.py").write_text(FACTORIES)
+    suite = directory / "tests"
+    suite.mkdir(exist_ok=True)
+    for name, source in module_sources(tables, tests).items():
+        (suite / name).write_text(source)
