@@ -7,6 +7,7 @@ pytest-flask's (``app``, ``client``, ``runner``) and the feature framework's
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -150,26 +151,34 @@ def assert_max_queries(_testbed: Harness) -> Callable[[int], Any]:
     return functools.partial(_testbed.queries.expect, exact=False)
 
 
-def _scope(request: pytest.FixtureRequest, node: pytest.Node, test: bool) -> Iterator[None]:
+def _enter_scope(request: pytest.FixtureRequest, node: pytest.Node) -> Iterator[None]:
     plugin = _plugin()
     strategy = node.stash.get(plugin.STRATEGY, None)
     if strategy is None:
         yield
         return
+    for name in node.stash[plugin.PREREQUESTS]:
+        request.getfixturevalue(name)
     harness: Harness = request.getfixturevalue("_testbed")
-    shared = test and node.stash.get(plugin.SHARED, False)
-    token = harness.enter(strategy, shared=shared, test=test)
+    with _reported():
+        token = harness.enter_scope(strategy)
     yield
-    try:
+    with _reported():
         harness.leave(token, node.nodeid)
+
+
+@contextlib.contextmanager
+def _reported() -> Iterator[None]:
+    # The messages name the test and the fix; the plugin's frames would not help.
+    try:
+        yield
     except TestbedError as exc:
-        # The message names the test and the fix; the plugin's frames would not help.
         pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _testbed_module_scope(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield from _scope(request, request.node, test=False)
+    yield from _enter_scope(request, request.node)
 
 
 @pytest.fixture(scope="class", autouse=True)
@@ -177,9 +186,19 @@ def _testbed_class_scope(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.cls is None:
         yield
         return
-    yield from _scope(request, request.node, test=False)
+    yield from _enter_scope(request, request.node)
 
 
 @pytest.fixture(autouse=True)
 def _testbed_test_scope(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield from _scope(request, request.node, test=True)
+    """Every test that uses the database runs in a scope of its own."""
+    plan = request.node.stash.get(_plugin().PLAN, None)
+    if plan is None:
+        yield
+        return
+    harness: Harness = request.getfixturevalue("_testbed")
+    with _reported():
+        token = harness.enter_test(plan)
+    yield
+    with _reported():
+        harness.leave(token, request.node.nodeid)

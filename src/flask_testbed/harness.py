@@ -6,6 +6,7 @@ The fixtures and hooks stay thin: they tell the harness where pytest is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,20 @@ class LeakDetected(TestbedError):
     """Rows committed behind the isolation's back."""
 
 
+@dataclass(frozen=True)
+class TestPlan:
+    """What one test asks of the database: its marker's arguments and its fixtures."""
+
+    __test__ = False
+
+    strategy: str
+    #: it continues its module's client_module flow
+    shared: bool = False
+    #: app.config values for this test only
+    config: Mapping[str, Any] | None = None
+    reset_sequences: bool = False
+
+
 @dataclass
 class ScopeToken:
     """What :meth:`Harness.enter` hands out and :meth:`Harness.leave` takes back."""
@@ -38,6 +53,7 @@ class ScopeToken:
     generation: int
     shared: bool
     saved_globals: dict[str, Any] | None = None
+    saved_config: dict[str, Any] | None = None
 
 
 class Harness:
@@ -107,14 +123,28 @@ class Harness:
 
     # -- scopes ---------------------------------------------------------
 
-    def enter(self, strategy: str, shared: bool = False, test: bool = False) -> ScopeToken:
+    def enter_scope(self, strategy: str) -> ScopeToken:
+        """A module or class with database tests begins."""
         with self.blocker.allowed():
             isolation = self._activate(strategy)
-            isolation.enter(shared)
-        token = ScopeToken(isolation, self._generation, shared)
-        if test:
-            # Requests in a test share its app context, as in Flask; tests do not.
-            token.saved_globals = dict(g.__dict__)
+            isolation.enter()
+        return ScopeToken(isolation, self._generation, shared=False)
+
+    def enter_test(self, plan: TestPlan) -> ScopeToken:
+        with self.blocker.allowed():
+            isolation = self._activate(plan.strategy)
+            isolation.enter(plan.shared, self.settings.reset_sequences or plan.reset_sequences)
+        # Requests share the test's app context, as in Flask; tests do not:
+        # each gets back the g and the config it started with.
+        token = ScopeToken(
+            isolation,
+            self._generation,
+            plan.shared,
+            saved_globals=dict(g.__dict__),
+            saved_config=dict(self.app.config),
+        )
+        if plan.config:
+            self.app.config.update(plan.config)
         return token
 
     def leave(self, token: ScopeToken, nodeid: str = "") -> None:
@@ -122,6 +152,9 @@ class Harness:
         if test:
             g.__dict__.clear()
             g.__dict__.update(token.saved_globals)
+        if token.saved_config is not None:
+            self.app.config.clear()
+            self.app.config.update(token.saved_config)
         # A strategy switch ended this scope already, along with its data.
         if token.generation != self._generation or token.isolation is not self._active:
             return

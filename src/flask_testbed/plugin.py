@@ -14,14 +14,16 @@ from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
 from .errors import TestbedError
 from .guards.scopes import judge, needs_watching
-from .harness import Harness
+from .harness import Harness, TestPlan
 
 SETTINGS = pytest.StashKey["object"]()
 HARNESS = pytest.StashKey["Harness"]()
-#: the strategy of a test, module or class that uses the database; absent otherwise
+#: what a test that uses the database asks of it; absent for other tests
+PLAN = pytest.StashKey[TestPlan]()
+#: the strategy of a module or class that holds database tests
 STRATEGY = pytest.StashKey[str]()
-#: whether a test continues its module's client_module flow
-SHARED = pytest.StashKey[bool]()
+#: higher-scoped fixtures a module or class must set up before its savepoint opens
+PREREQUESTS = pytest.StashKey["list[str]"]()
 #: the test being set up, run or torn down
 CURRENT = pytest.StashKey["pytest.Item | None"]()
 
@@ -34,6 +36,8 @@ DATABASE_FIXTURES = frozenset(
     }
 )
 MODULE_CLIENTS = frozenset({"client_module", "test_client_module"})
+MARKER_ARGUMENTS = ("strategy", "reset_sequences", "config")
+_WIDER = {"module": ("session", "package"), "class": ("session", "package", "module")}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,7 +93,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[CURRENT] = item
     harness = item.config.stash.get(HARNESS, None)
     if harness is not None:
-        harness.blocker.refuse(None if STRATEGY in item.stash else item.nodeid)
+        harness.blocker.refuse(None if PLAN in item.stash else item.nodeid)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -110,13 +114,14 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureR
         harness is None
         or not harness.started
         or item is None
-        or STRATEGY not in item.stash
+        or PLAN not in item.stash
         or fixturedef.argname in DATABASE_FIXTURES
         or fixturedef.argname.startswith("_testbed")
     ):
         return (yield)
-    strategy = item.stash[STRATEGY]
-    if not needs_watching(fixturedef.scope, strategy, item.stash[SHARED]):
+    plan = item.stash[PLAN]
+    strategy = plan.strategy
+    if not needs_watching(fixturedef.scope, strategy, plan.shared):
         return (yield)
     tracker = WriteTracker(harness.engines)
     tracker.start()
@@ -131,38 +136,67 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureR
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Mark the tests, classes and modules that touch the database, with their strategy."""
+    """Plan the tests, classes and modules that touch the database."""
     default = config.stash[SETTINGS].strategy
-    by_parent: dict[pytest.Node, set[str]] = {}
+    strategies: dict[pytest.Node, set[str]] = {}
+    prerequests: dict[pytest.Node, dict[str, None]] = {}
     for item in items:
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
         if marker is None and DATABASE_FIXTURES.isdisjoint(names):
             continue
-        strategy = _strategy_of(marker, item, default)
-        item.stash[STRATEGY] = strategy
-        item.stash[SHARED] = not MODULE_CLIENTS.isdisjoint(names)
-        for parent_type in (pytest.Module, pytest.Class):
+        plan = _plan(marker, item, default, shared=not MODULE_CLIENTS.isdisjoint(names))
+        item.stash[PLAN] = plan
+        for scope, parent_type in (("module", pytest.Module), ("class", pytest.Class)):
             parent = item.getparent(parent_type)
             if parent is not None:
-                by_parent.setdefault(parent, set()).add(strategy)
-    for parent, strategies in by_parent.items():
+                strategies.setdefault(parent, set()).add(plan.strategy)
+                wanted = prerequests.setdefault(parent, {})
+                wanted.update(dict.fromkeys(_wider_fixtures(item, _WIDER[scope])))
+    for parent, found in strategies.items():
         # A module whose tests all agree uses their strategy; a mixed one, its own.
-        if len(strategies) == 1:
-            parent.stash[STRATEGY] = next(iter(strategies))
+        if len(found) == 1:
+            parent.stash[STRATEGY] = next(iter(found))
         else:
             marker = parent.get_closest_marker(MARKER)
-            parent.stash[STRATEGY] = _strategy_of(marker, parent, default)
+            parent.stash[STRATEGY] = _plan(marker, parent, default).strategy
+        parent.stash[PREREQUESTS] = list(prerequests[parent])
 
 
-def _strategy_of(marker: pytest.Mark | None, node: pytest.Node, default: str) -> str:
+def _wider_fixtures(item: pytest.Item, scopes: tuple[str, ...]) -> list[str]:
+    """The item's fixtures of a wider scope than its module (or class).
+
+    A session-scoped fixture first requested by a module's second test would
+    otherwise set up inside the module's savepoint, and its rows would be
+    rolled back at the module's end while pytest keeps the fixture cached.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    wider = []
+    for name in item.fixturenames:
+        definitions = info.name2fixturedefs.get(name)
+        if definitions and definitions[-1].scope in scopes and not definitions[-1].params:
+            wider.append(name)
+    return wider
+
+
+def _plan(marker: pytest.Mark | None, node: pytest.Node, default: str, shared: bool = False):
     if marker is None:
-        return default
-    strategy = marker.kwargs.get("strategy") or (marker.args[0] if marker.args else None)
-    if strategy is None:
-        return default
+        return TestPlan(default, shared)
+    where = f"@pytest.mark.{MARKER} on {node.nodeid}"
+    unknown = set(marker.kwargs) - set(MARKER_ARGUMENTS)
+    if unknown:
+        raise pytest.UsageError(
+            f"unknown argument {', '.join(sorted(unknown))} in {where}: "
+            f"use {', '.join(a + '=' for a in MARKER_ARGUMENTS)}"
+        )
+    strategy = marker.kwargs.get("strategy") or (marker.args[0] if marker.args else default)
     try:
-        check_strategy(strategy, where=f"@pytest.mark.{MARKER} on {node.nodeid}")
+        check_strategy(strategy, where=where)
     except TestbedError as exc:
         raise pytest.UsageError(str(exc)) from None
-    return strategy
+    options = marker.kwargs.get("config")
+    if options is not None and not isinstance(options, dict):
+        raise pytest.UsageError(f"config= in {where} must be a dict of app.config values")
+    return TestPlan(strategy, shared, options, bool(marker.kwargs.get("reset_sequences")))

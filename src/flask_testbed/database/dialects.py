@@ -54,6 +54,16 @@ class Backend:
         """Let DDL drop and create tables in any order on this connection."""
         yield
 
+    #: whether restarting id counters is DDL (which commits on MySQL)
+    sequence_reset_is_ddl = False
+
+    def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
+        """Make the next generated id of each table its highest id + 1 (1 when empty).
+
+        Rollback does not give ids back on servers (sequences, AUTO_INCREMENT);
+        suites written against drop-and-create fixtures hard-code ids from 1.
+        """
+
     def undo_savepoint(self, name: str) -> list[str]:
         """Statements that roll back to ``name`` and leave no savepoint behind.
 
@@ -93,6 +103,15 @@ class SQLiteBackend(Backend):
         connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
         yield
 
+    def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
+        # Plain INTEGER PRIMARY KEY already reuses max + 1; only AUTOINCREMENT
+        # tables remember more, in sqlite_sequence, which is transactional.
+        exists = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+        ).first()
+        if exists:
+            connection.exec_driver_sql("DELETE FROM sqlite_sequence")
+
 
 class PostgreSQLBackend(Backend):
     name = "postgresql"
@@ -100,6 +119,22 @@ class PostgreSQLBackend(Backend):
     def run_script(self, dbapi_connection, statements: Sequence[str]) -> None:
         # One round trip: without parameters the server takes several statements.
         super().run_script(dbapi_connection, ["; ".join(statements)])
+
+    def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
+        # setval is not transactional: it holds whatever the test does after it.
+        calls = []
+        for table in tables:
+            column = table.autoincrement_column
+            if column is None:
+                continue
+            name = self._quoted(connection, table)
+            quoted_column = connection.dialect.identifier_preparer.quote(column.name)
+            calls.append(
+                f"setval(pg_get_serial_sequence('{name}', '{column.name}'), "
+                f"COALESCE((SELECT MAX({quoted_column}) FROM {name}), 0) + 1, false)"
+            )
+        if calls:
+            connection.exec_driver_sql("SELECT " + ", ".join(calls))
 
     def empty_tables(self, connection: Connection, tables: Sequence[Table]) -> None:
         if tables:
@@ -120,6 +155,17 @@ class MySQLBackend(Backend):
             return
         event.listen(engine, "connect", _mysql_read_committed)
         engine.dispose()
+
+    sequence_reset_is_ddl = True
+
+    def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
+        # ALTER TABLE is DDL and commits: the caller runs this outside any test
+        # transaction. InnoDB raises a too-low value to max(id) + 1 itself.
+        for table in tables:
+            if table.autoincrement_column is not None:
+                connection.exec_driver_sql(
+                    f"ALTER TABLE {self._quoted(connection, table)} AUTO_INCREMENT = 1"
+                )
 
     def undo_savepoint(self, name: str) -> list[str]:
         # MySQL replaces a savepoint of the same name instead of nesting a new

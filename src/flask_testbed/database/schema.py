@@ -43,3 +43,10 @@ def empty_all(db: Any) -> None:
     for _key, engine, metadata in binds(db):
         with engine.begin() as connection:
             empty_metadata(connection, metadata)
+
+
+def reset_sequences(db: Any) -> None:
+    """Restart the id counters of every bind, each in a committed transaction of its own."""
+    for _key, engine, metadata in binds(db):
+        with engine.begin() as connection:
+            backend_for(engine).reset_sequences(connection, metadata.sorted_tables)

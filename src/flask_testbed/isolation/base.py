@@ -19,11 +19,13 @@ class Isolation(Protocol):
     def close(self) -> None:
         """The run ends, or another strategy takes over."""
 
-    def enter(self, shared: bool = False) -> None:
+    def enter(self, shared: bool = False, reset_sequences: bool = False) -> None:
         """A scope (module, class, test) begins: what it writes can be undone.
 
         A ``shared`` scope is a test of a ``client_module`` flow: it starts
-        from the state the previous test of the module left.
+        from the state the previous test of the module left. With
+        ``reset_sequences`` the ids the scope generates start after the
+        highest existing one.
         """
 
     def leave(self, shared: bool = False) -> None:

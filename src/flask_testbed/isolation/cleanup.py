@@ -8,6 +8,7 @@ from sqlalchemy.orm import close_all_sessions
 
 from ..database.dialects import backend_for
 from ..database.schema import binds, create_schema, empty_all
+from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.writes import WriteTracker
 
 
@@ -27,8 +28,10 @@ class _CommittingIsolation:
         self._reset_if_written()
         self.writes.stop()
 
-    def enter(self, shared: bool = False) -> None:
-        pass
+    def enter(self, shared: bool = False, reset_sequences: bool = False) -> None:
+        if reset_sequences:
+            close_all_sessions()
+            reset_all_sequences(self.db)
 
     def leave(self, shared: bool = False) -> None:
         if shared:

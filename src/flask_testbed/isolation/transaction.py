@@ -12,11 +12,13 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
 
 from ..database.schema import binds, empty_all, empty_metadata
+from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.urls import masked
 from ..errors import TestbedError
 from .pinning import PinnedEngine
@@ -48,7 +50,8 @@ class TransactionIsolation:
         self._by_engine: dict[Any, PinnedEngine] = {}
         self._scopes: list[_Scope] = []
         self._pinned_connections: set[int] = set()
-        self._session_class: Any = None
+        self._original_get_bind: Any = None
+        self._run_wrote = False
 
     @property
     def is_open(self) -> bool:
@@ -80,13 +83,16 @@ class TransactionIsolation:
         pins, self.pins = self.pins, []
         self._by_engine.clear()
         self._scopes.clear()
+        self._run_wrote = False
         self._pinned_connections = set()
         for pinned in pins:
             pinned.unpin()
 
     # -- scopes ---------------------------------------------------------
 
-    def enter(self, shared: bool = False) -> None:
+    def enter(self, shared: bool = False, reset_sequences: bool = False) -> None:
+        if reset_sequences and any(p.backend.sequence_reset_is_ddl for p in self.pins):
+            self._restart_for_ddl()
         # Whatever the enclosing scope's fixtures left in the shared session
         # belongs to that scope: commit it there, or this scope's rollback
         # would take it too (and the session's savepoint would enclose ours).
@@ -100,6 +106,12 @@ class TransactionIsolation:
             scope.base[id(pinned)] = pinned.connection.get_nested_transaction()
             pinned.run([f"SAVEPOINT {scope.savepoint}"])
         self._scopes.append(scope)
+        if reset_sequences:
+            for _key, engine, metadata in binds(self.db):
+                pinned = self._by_engine[engine]
+                if not pinned.backend.sequence_reset_is_ddl:
+                    assert pinned.connection is not None
+                    pinned.backend.reset_sequences(pinned.connection, metadata.sorted_tables)
 
     def leave(self, shared: bool = False) -> None:
         scope = self._scopes.pop()
@@ -148,8 +160,11 @@ class TransactionIsolation:
     # -- internals ------------------------------------------------------
 
     def _route_sessions(self) -> None:
-        cls = self.db.session.session_factory.class_
-        inherited = cls.get_bind
+        # The extension's Session class itself, not this db.session's subclass:
+        # legacy code that replaces db.session with a scoped session of its own
+        # (seed 000's conftest did) is routed too.
+        cls = FlaskSQLAlchemySession
+        inherited = self._original_get_bind = cls.get_bind
         by_engine = self._by_engine
 
         def get_bind(session: Session, *args: Any, **kwargs: Any) -> Any:
@@ -162,13 +177,12 @@ class TransactionIsolation:
             session.join_transaction_mode = "create_savepoint"
             return pinned.connection
 
-        cls.get_bind = get_bind
-        self._session_class = cls
+        cls.get_bind = get_bind  # type: ignore[method-assign]
 
     def _unroute_sessions(self) -> None:
-        if self._session_class is not None:
-            del self._session_class.get_bind
-            self._session_class = None
+        if self._original_get_bind is not None:
+            FlaskSQLAlchemySession.get_bind = self._original_get_bind  # type: ignore[method-assign]
+            self._original_get_bind = None
 
     def _on_session_begin(self, session: Session, transaction: Any, connection: Any) -> None:
         if self._scopes and id(connection) in self._pinned_connections:
@@ -179,6 +193,30 @@ class TransactionIsolation:
     def _on_insert(self, session: Session, instance: Any) -> None:
         if self._scopes:
             self._scopes[-1].inserted.append((session, instance))
+        else:
+            self._run_wrote = True
+
+    def _restart_for_ddl(self) -> None:
+        """Restart id counters where that takes DDL: outside the outer transaction.
+
+        ALTER TABLE commits on MySQL/MariaDB, and from another connection it
+        would wait for the locks the outer transaction holds: end the outer
+        transaction, reset, and open the same scopes again. That is only
+        correct while no enclosing scope holds rows.
+        """
+        if self._run_wrote or any(scope.inserted for scope in self._scopes):
+            raise TestbedError(
+                "reset_sequences on MySQL/MariaDB restarts AUTO_INCREMENT with ALTER TABLE, "
+                "which commits: it cannot keep the rows that module-, class- or "
+                "session-scoped fixtures wrote. Use it where no such data is shared, "
+                "or with strategy='truncate'"
+            )
+        depth = len(self._scopes)
+        self.close()
+        reset_all_sequences(self.db)
+        self.open()
+        for _ in range(depth):
+            self.enter()
 
     @staticmethod
     def _forget_nested(pinned: PinnedEngine, base: Any) -> None:
