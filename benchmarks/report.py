@@ -99,7 +99,8 @@ def headline(data: dict[str, Any]) -> str:
         f"SQLAlchemy {packages.get('SQLAlchemy')}, Flask-SQLAlchemy "
         f"{packages.get('Flask-SQLAlchemy')}; {versions}; flask-testbed at {commit}.\n"
         f"N = {config['tests']} tests per run ({slow} for the approaches that rebuild the "
-        f"schema per test), {config['repeats']} run(s) per cell; figures are the median "
+        f"schema per test), {config['repeats']} run(s) per cell ({config['slow_repeats']} for "
+        "those); figures are the median "
         "over runs of each run's median per-test time (setup + call + teardown)."
     )
 

@@ -82,6 +82,7 @@ def run_suite(
     approach: Approach,
     database_url: str,
     extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
     timeout: float = 1800.0,
 ) -> RunResult:
     """Run the project in ``directory`` once and return its per-test timings."""
@@ -89,6 +90,7 @@ def run_suite(
     timings.unlink(missing_ok=True)
     env = _environment(directory, approach, database_url)
     env["BENCH_TIMINGS"] = str(timings)
+    env.update(extra_env or {})
     command = [
         sys.executable, "-m", "pytest", *COMMON_ARGS,
         *approach.pytest_args(database_url), *extra_args,
