@@ -9,7 +9,7 @@ and read by many tests; keep function scope for everything else.
 
 import pytest
 
-from myapp.auth.tests.factories import UserFactory
+from myapp.auth.tests.factories import PASSWORD, UserFactory
 from myapp.notes.tests.factories import NoteFactory
 
 
@@ -25,6 +25,10 @@ def bob(test_app):
     user = UserFactory(email="bob@example.com")
     NoteFactory.create_batch(2, owner=user)
     return user
+
+
+def login(client, email):
+    return client.post("/login", json={"email": email, "password": PASSWORD})
 
 
 def titles(client):
@@ -51,12 +55,14 @@ def test_her_notes_are_back_for_the_next_test(log_in, alice):
     assert len(titles(log_in(alice))) == 3
 
 
-def test_alice_changes_her_email(db_session, alice):
+def test_alice_changes_her_email(test_client, db_session, alice):
     alice.email = "alice@elsewhere.example"
     db_session.commit()
 
-    assert alice.email == "alice@elsewhere.example"
+    assert login(test_client, "alice@example.com").status_code == 401
+    assert login(test_client, "alice@elsewhere.example").status_code == 200
 
 
-def test_alice_is_as_the_module_made_her(alice, db_session):
+def test_alice_is_as_the_module_made_her(test_client, alice):
     assert alice.email == "alice@example.com"
+    assert login(test_client, "alice@example.com").status_code == 200
