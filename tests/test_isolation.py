@@ -266,3 +266,40 @@ def test_2_starts_clean(client):
     else:
         result.assert_outcomes(passed=2)
         assert not shop.has_table("ddl_probe")
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_cleanup_blocked_by_a_forgotten_transaction_fails_fast_and_names_it(
+    shop, backend, monkeypatch
+):
+    monkeypatch.setenv("TESTBED_LOCK_TIMEOUT", "2")
+    result = shop.run(
+        "--testbed-strategy=recreate",
+        test_stuck="""
+import sqlalchemy as sa
+from shop import db
+
+FORGOTTEN = []
+
+def test_1_leaves_a_transaction_open(client):
+    client.post("/items", json={"name": "a"})
+    engine = sa.create_engine(db.engine.url.render_as_string(hide_password=False))
+    connection = engine.connect()
+    connection.execute(sa.text("SELECT COUNT(*) FROM item"))
+    FORGOTTEN.append(connection)
+
+def test_2_closes_the_forgotten_one(client):
+    FORGOTTEN.pop().close()
+
+def test_3_starts_clean_again(client):
+    assert client.get("/items").json == []
+""",
+    )
+    result.assert_outcomes(passed=3, errors=1)
+    # PostgreSQL knows the idle transaction's last query; InnoDB only its state.
+    detail = "last query: SELECT COUNT(*) FROM item" if backend == "postgresql" else "RUNNING"
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_1_leaves_a_transaction_open*",
+         f"*cleanup of * waited 2 s for a lock held by connection * (*{detail}*)"
+         "*close it before the test ends*"]
+    )

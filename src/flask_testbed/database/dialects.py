@@ -57,6 +57,16 @@ class Backend:
     #: whether restarting id counters is DDL (which commits on MySQL)
     sequence_reset_is_ddl = False
 
+    def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
+        """Make the plugin's own cleanup give up on a lock after ``seconds``."""
+
+    def is_lock_timeout(self, error: BaseException) -> bool:
+        return False
+
+    def lock_holders(self, connection: Connection) -> str:
+        """Who may hold the lock the cleanup waited for, in a few words."""
+        return "another connection"
+
     def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
         """Make the next generated id of each table its highest id + 1 (1 when empty).
 
@@ -103,6 +113,12 @@ class SQLiteBackend(Backend):
         connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
         yield
 
+    def is_lock_timeout(self, error: BaseException) -> bool:
+        return "database is locked" in str(error)
+
+    def lock_holders(self, connection: Connection) -> str:
+        return "another connection to the same SQLite file (an open transaction)"
+
     def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
         # Plain INTEGER PRIMARY KEY already reuses max + 1; only AUTOINCREMENT
         # tables remember more, in sqlite_sequence, which is transactional.
@@ -119,6 +135,20 @@ class PostgreSQLBackend(Backend):
     def run_script(self, dbapi_connection, statements: Sequence[str]) -> None:
         # One round trip: without parameters the server takes several statements.
         super().run_script(dbapi_connection, ["; ".join(statements)])
+
+    def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{seconds}s'")
+
+    def is_lock_timeout(self, error: BaseException) -> bool:
+        return "lock timeout" in str(error)
+
+    def lock_holders(self, connection: Connection) -> str:
+        rows = connection.exec_driver_sql(
+            "SELECT pid, state, application_name, left(query, 80) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND left(state, 19) = 'idle in transaction'"
+        ).all()
+        return _describe(rows) or "another connection"
 
     def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
         # setval is not transactional: it holds whatever the test does after it.
@@ -158,6 +188,23 @@ class MySQLBackend(Backend):
 
     sequence_reset_is_ddl = True
 
+    def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
+        connection.exec_driver_sql(
+            f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}"
+        )
+
+    def is_lock_timeout(self, error: BaseException) -> bool:
+        return "Lock wait timeout" in str(error)
+
+    def lock_holders(self, connection: Connection) -> str:
+        rows = connection.exec_driver_sql(
+            "SELECT p.ID, t.trx_state, p.COMMAND, LEFT(COALESCE(t.trx_query, p.INFO, ''), 80) "
+            "FROM information_schema.INNODB_TRX t "
+            "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+            "WHERE p.ID <> CONNECTION_ID()"
+        ).all()
+        return _describe(rows) or "another connection"
+
     def reset_sequences(self, connection: Connection, tables: Sequence[Table]) -> None:
         # ALTER TABLE is DDL and commits: the caller runs this outside any test
         # transaction. InnoDB raises a too-low value to max(id) + 1 itself.
@@ -195,6 +242,14 @@ _BACKENDS = {
 
 def backend_for(engine: Engine | Connection) -> Backend:
     return _BACKENDS.get(engine.dialect.name, Backend())
+
+
+def _describe(rows) -> str:
+    return "; ".join(
+        f"connection {pid} ({state}{', ' + str(detail) if detail else ''}"
+        f"{', last query: ' + ' '.join(str(query).split()) if query else ''})"
+        for pid, state, detail, query in rows
+    )
 
 
 def _mysql_read_committed(dbapi_connection, connection_record) -> None:

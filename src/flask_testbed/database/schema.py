@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import close_all_sessions
 
+from ..errors import TestbedError
 from .dialects import backend_for
+from .urls import masked
+
+#: how long the plugin's own DDL and cleanup wait for a lock before they give up
+DEFAULT_LOCK_TIMEOUT = 10
+
+
+def lock_timeout() -> int:
+    value = os.environ.get("TESTBED_LOCK_TIMEOUT", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_LOCK_TIMEOUT
 
 
 def binds(db: Any) -> Iterator[tuple[str | None, Engine, MetaData]]:
@@ -18,10 +32,40 @@ def binds(db: Any) -> Iterator[tuple[str | None, Engine, MetaData]]:
             yield key, engine, metadata
 
 
+@contextlib.contextmanager
+def maintenance(engine: Engine) -> Iterator[Connection]:
+    """A committed transaction for the plugin's own DDL and cleanup.
+
+    Every session the plugin can reach is closed first (on PostgreSQL a DROP or
+    TRUNCATE would otherwise wait forever behind one left idle in a
+    transaction), and a lock that is still held fails within seconds with a
+    message that names its holder, instead of hanging the run.
+    """
+    close_all_sessions()
+    backend = backend_for(engine)
+    seconds = lock_timeout()
+    with engine.connect() as connection:
+        try:
+            with connection.begin():
+                backend.limit_lock_wait(connection, seconds)
+                yield connection
+        except DBAPIError as exc:
+            if not backend.is_lock_timeout(exc):
+                raise
+            connection.rollback()
+            holders = backend.lock_holders(connection)
+            raise TestbedError(
+                f"cleanup of {masked(engine.url)} waited {seconds} s for a lock "
+                f"held by {holders}: something outside the test's isolation kept a transaction "
+                "open (a session or connection a fixture made itself, or another test run on "
+                "the same database); close it before the test ends"
+            ) from None
+
+
 def create_schema(db: Any) -> None:
     """Drop what a crashed earlier run may have left, then create every table."""
     for _key, engine, metadata in binds(db):
-        with engine.begin() as connection:
+        with maintenance(engine) as connection:
             with backend_for(engine).foreign_keys_off(connection):
                 metadata.drop_all(connection)
             metadata.create_all(connection)
@@ -29,7 +73,7 @@ def create_schema(db: Any) -> None:
 
 def drop_schema(db: Any) -> None:
     for _key, engine, metadata in binds(db):
-        with engine.begin() as connection, backend_for(engine).foreign_keys_off(connection):
+        with maintenance(engine) as connection, backend_for(engine).foreign_keys_off(connection):
             metadata.drop_all(connection)
 
 
@@ -41,12 +85,12 @@ def empty_metadata(connection: Connection, metadata: MetaData) -> None:
 def empty_all(db: Any) -> None:
     """Empty every table of every bind, each bind in one committed transaction."""
     for _key, engine, metadata in binds(db):
-        with engine.begin() as connection:
+        with maintenance(engine) as connection:
             empty_metadata(connection, metadata)
 
 
 def reset_sequences(db: Any) -> None:
     """Restart the id counters of every bind, each in a committed transaction of its own."""
     for _key, engine, metadata in binds(db):
-        with engine.begin() as connection:
+        with maintenance(engine) as connection:
             backend_for(engine).reset_sequences(connection, metadata.sorted_tables)

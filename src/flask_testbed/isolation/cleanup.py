@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import close_all_sessions
 
 from ..database.dialects import backend_for
-from ..database.schema import binds, create_schema, empty_all
+from ..database.schema import binds, create_schema, empty_all, maintenance
 from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.writes import WriteTracker
 
@@ -75,7 +75,7 @@ class TruncateIsolation(_CommittingIsolation):
                 t for t in metadata.sorted_tables if written.everything or t.name in written.tables
             ]
             if tables:
-                with engine.begin() as connection:
+                with maintenance(engine) as connection:
                     backend_for(engine).empty_tables(connection, tables)
 
 
