@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import psycopg  # noqa: F401 - imported once here: inner in-process sessions unload
-import pymysql  # noqa: F401 - modules they import, and a re-imported driver breaks
+# Imported once here: inner in-process sessions unload the modules they import,
+# and a re-imported driver (its error classes) or signal module breaks identity.
+import flask_sqlalchemy.record_queries  # noqa: F401
+import flask_sqlalchemy.track_modifications  # noqa: F401
+import psycopg  # noqa: F401
+import pymysql  # noqa: F401
 import pytest
 import sqlalchemy as sa
 

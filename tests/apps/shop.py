@@ -25,6 +25,13 @@ class Tag(db.Model):
     label = db.Column(db.String(50), nullable=False)
 
 
+class ItemHistory(db.Model):
+    """Written by a versioning listener in the same flush, as SQLAlchemy-Continuum does."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    item_name = db.Column(db.String(50), nullable=False)
+
+
 class AuditEntry(db.Model):
     __bind_key__ = "audit"
     id = db.Column(db.Integer, primary_key=True)
@@ -34,6 +41,13 @@ class AuditEntry(db.Model):
 @event.listens_for(db.session, "after_commit")
 def send_pending_mail(session):
     outbox.extend(session.info.pop("mail", []))
+
+
+@event.listens_for(db.session, "after_flush")
+def record_history(session, flush_context):
+    for obj in session.new:
+        if isinstance(obj, Item):
+            session.connection().execute(ItemHistory.__table__.insert(), {"item_name": obj.name})
 
 
 def names():
@@ -46,6 +60,7 @@ def create_app(config_name=None):
     app.config["SQLALCHEMY_BINDS"] = {"audit": os.environ["SHOP_AUDIT_URL"]}
     if config_name == "explode":
         raise RuntimeError("the factory exploded")
+    app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = config_name == "track"
     db.init_app(app)
 
     @app.get("/items")
@@ -104,6 +119,10 @@ def create_app(config_name=None):
         db.session.add(AuditEntry(message=request.json["message"]))
         db.session.commit()
         return jsonify(count=db.session.query(AuditEntry).count())
+
+    @app.get("/config/<key>")
+    def config_value(key):
+        return jsonify(value=app.config.get(key))
 
     @app.get("/cookies")
     def cookies():
