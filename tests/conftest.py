@@ -11,7 +11,7 @@ from pathlib import Path
 
 # Imported once here: inner in-process sessions unload the modules they import,
 # and a re-imported driver (its error classes) or signal module breaks identity.
-import flask_sqlalchemy.record_queries  # noqa: F401
+import flask_sqlalchemy.record_queries
 import flask_sqlalchemy.track_modifications  # noqa: F401
 import psycopg  # noqa: F401
 import pymysql  # noqa: F401
