@@ -76,7 +76,7 @@ def test_uses_it(client, catalogue):
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        [f"*session-scoped fixture 'catalogue' wrote rows (item), but the "
+        [f"*session-scoped fixture 'catalogue' wrote rows (item, item_history), but the "
          f"'{strategy}' strategy empties the database after every test*make the fixture "
          "function-scoped, or use the 'transaction' strategy*"]
     )
@@ -128,7 +128,7 @@ def test_piles_up(client_module, item):
     )
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(
-        ["*function-scoped fixture 'item' wrote rows (item) in test_flow.py::test_piles_up, "
+        ["*function-scoped fixture 'item' wrote rows (item, item_history) in test_flow.py::test_piles_up, "
          "which uses client_module: they pile up across the module's tests; make the fixture "
          "module-scoped to match the client*"]
     )

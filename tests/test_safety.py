@@ -75,9 +75,11 @@ def test_allow_any_database_opts_out(pytester, production_url):
     assert _state(production_url) == ([1], False)
 
 
-def test_a_factory_is_refused_before_it_can_touch_the_database(pytester, production_url):
-    """The URL is judged inside init_app: a factory that creates tables never gets to."""
-    url = production_url.set(password="s3cret-pw").render_as_string(hide_password=False)
+def test_a_factory_that_creates_tables_itself_reaches_only_the_test_database(
+    pytester, production_url
+):
+    """A URL from the app's own config becomes test_<name>, before the factory's create_all."""
+    url = production_url.render_as_string(hide_password=False)
     pytester.makepyfile(
         eager=(
             "from flask import Flask\n"
@@ -93,15 +95,30 @@ def test_a_factory_is_refused_before_it_can_touch_the_database(pytester, product
             "        db.create_all()\n"
             "    return app\n"
         ),
-        test_eager=SIMPLE_TEST,
+        test_eager=(
+            "from eager import db\n"
+            "def test_uses_the_test_database(db_session):\n"
+            f"    assert db.engine.url.database == 'test_{production_url.database}'\n"
+        ),
     )
     pytester.makeini("[pytest]\ntestbed_app = eager:create_app\n")
     pytester.syspathinsert()
     result = pytester.runpytest("-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "refusing to use" in result.stderr.str()
-    assert "s3cret-pw" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=1)
     assert _state(production_url) == ([1], False)
+    # The run created test_<name> and dropped it again.
+    assert not _database_exists(production_url.set(database=f"test_{production_url.database}"))
+
+
+def _database_exists(url):
+    from flask_testbed.database.servers import _on_server
+
+    admin, backend = _on_server(url)
+    try:
+        with admin.connect() as connection:
+            return backend.database_exists(connection, url.database)
+    finally:
+        admin.dispose()
 
 
 @pytest.mark.parametrize(

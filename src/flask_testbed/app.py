@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,15 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.engine import URL, make_url
 
+from .database.naming import test_database_url, xdist_worker
 from .database.safety import check_test_databases
+from .database.servers import ensure_database
+from .database.urls import masked
 from .errors import TestbedError
 
 IN_MEMORY = "sqlite://"
+#: key in app.extensions: what the plugin did to the app (databases it created)
+TESTBED = "flask_testbed"
 
 
 def load_app(
@@ -71,46 +76,117 @@ def extension_of(app: Flask) -> SQLAlchemy:
     return db
 
 
-def database_urls(app: Flask) -> list[tuple[str | None, str | URL]]:
-    """Every bind of the app as (bind key, URL), the default bind first."""
-    urls: list[tuple[str | None, str | URL]] = []
-    if app.config.get("SQLALCHEMY_DATABASE_URI"):
-        urls.append((None, app.config["SQLALCHEMY_DATABASE_URI"]))
-    for key, value in (app.config.get("SQLALCHEMY_BINDS") or {}).items():
+def test_database_urls(
+    config: Mapping[str, Any], database_url: str | None, allow_any: bool
+) -> dict[str | None, URL]:
+    """The URL of every bind for this run, from the app's config and the plugin's settings.
+
+    An explicit ``database_url`` must name a test database (or be allowed
+    explicitly); a URL from the app's own config that does not becomes
+    ``test_<name>`` on the same server. Each xdist worker gets its own copy.
+    """
+    if database_url and not allow_any:
+        check_test_databases([(None, database_url)], allow_any=False)
+    worker = xdist_worker()
+    plan: dict[str | None, URL] = {}
+    default = database_url or config.get("SQLALCHEMY_DATABASE_URI")
+    binds = config.get("SQLALCHEMY_BINDS") or {}
+    if default is None and not binds:
+        default = IN_MEMORY
+    if default is not None:
+        plan[None] = test_database_url(default, bool(database_url) or allow_any, worker)
+    for key, value in binds.items():
         url = value.get("url") if isinstance(value, dict) else value
         if url is not None:
-            urls.append((key, url))
-    return urls
+            plan[key] = test_database_url(url, allow_any, worker)
+    check_test_databases(plan.items(), allow_any)
+    return plan
 
 
-def use_test_database(app: Flask, db: SQLAlchemy, database_url: str | None) -> None:
-    """Point an app whose engines already exist at ``database_url``.
+def prepare_test_databases(app: Flask, plan: Mapping[str | None, URL]) -> None:
+    """Write the plan into the app's config and create the databases that are missing.
+
+    The databases this run created are remembered on the app, so that the
+    harness drops them at the end (unless they are to be reused).
+    """
+    config = app.config
+    for key, url in plan.items():
+        text = url.render_as_string(hide_password=False)
+        if key is None:
+            config["SQLALCHEMY_DATABASE_URI"] = text
+        else:
+            binds = config["SQLALCHEMY_BINDS"]
+            value = binds[key]
+            binds[key] = {**value, "url": text} if isinstance(value, dict) else text
+    created = []
+    for key, url in plan.items():
+        try:
+            if ensure_database(url):
+                created.append(url)
+        except Exception as exc:  # whatever the driver raises, the server is not usable
+            raise unreachable(key, url, exc) from None
+    app.extensions[TESTBED] = {"created": created}
+
+
+def is_prepared(app: Flask) -> bool:
+    return TESTBED in app.extensions
+
+
+def created_databases(app: Flask) -> list[URL]:
+    return list(app.extensions.get(TESTBED, {}).get("created", []))
+
+
+def use_test_databases(
+    app: Flask, db: SQLAlchemy, database_url: str | None, allow_any: bool
+) -> None:
+    """Point an app whose engines already exist at this run's test databases.
 
     Flask-SQLAlchemy reads its config once, in ``init_app``; an app object
-    built before the plugin could see it gets its default engine rebuilt with
-    the same options the extension would have used.
+    built before the plugin could see it gets each engine whose URL changes
+    rebuilt with the same options the extension would have used.
     """
-    if database_url is None:
+    if is_prepared(app):
         return
+    plan = test_database_urls(app.config, database_url, allow_any)
+    prepare_test_databases(app, plan)
     engines = db._app_engines[app]
-    current = engines.get(None)
-    if current is not None and current.url == make_url(database_url):
-        return
-    if current is not None:
-        current.dispose()
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
-    options: dict[str, Any] = dict(db._engine_options)
-    options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
-    options["url"] = database_url
-    options.setdefault("echo", app.config.get("SQLALCHEMY_ECHO", False))
-    options.setdefault("echo_pool", options["echo"])
-    db._make_metadata(None)
-    db._apply_driver_defaults(options, app)
-    engines[None] = db._make_engine(None, options, app)
-    if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
-        from flask_sqlalchemy import record_queries
+    for key, url in plan.items():
+        current = engines.get(key)
+        if current is not None and current.url == url:
+            continue
+        if current is not None:
+            current.dispose()
+        if key is None:
+            options: dict[str, Any] = dict(db._engine_options)
+            options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        else:
+            value = app.config["SQLALCHEMY_BINDS"][key]
+            options = dict(db._engine_options)
+            options.update(value if isinstance(value, dict) else {})
+        options["url"] = url
+        options.setdefault("echo", app.config.get("SQLALCHEMY_ECHO", False))
+        options.setdefault("echo_pool", options["echo"])
+        db._make_metadata(key)
+        db._apply_driver_defaults(options, app)
+        engines[key] = db._make_engine(key, options, app)
+        if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
+            from flask_sqlalchemy import record_queries
 
-        record_queries._listen(engines[None])
+            record_queries._listen(engines[key])
+
+
+def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
+    """The one-line error for a server the run cannot reach (password masked)."""
+    where = "the default database" if key is None else f"bind {key!r}"
+    cause = getattr(exc, "orig", None) or exc
+    reason = _one_line(cause)
+    password = make_url(url).password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return TestbedError(
+        f"cannot connect to {masked(url)} ({where}): {reason}; "
+        "start the server or fix the URL (--testbed-db-url / TESTBED_DATABASE_URL)"
+    )
 
 
 @contextlib.contextmanager
@@ -118,13 +194,7 @@ def _test_database_on_init(database_url: str | None, allow_any: bool) -> Iterato
     original = SQLAlchemy.init_app
 
     def init_app(self: SQLAlchemy, app: Flask) -> None:
-        if database_url:
-            app.config["SQLALCHEMY_DATABASE_URI"] = database_url
-        elif not app.config.get("SQLALCHEMY_DATABASE_URI") and not app.config.get(
-            "SQLALCHEMY_BINDS"
-        ):
-            app.config["SQLALCHEMY_DATABASE_URI"] = IN_MEMORY
-        check_test_databases(database_urls(app), allow_any)
+        prepare_test_databases(app, test_database_urls(app.config, database_url, allow_any))
         original(self, app)
 
     SQLAlchemy.init_app = init_app  # type: ignore[method-assign]

@@ -34,6 +34,10 @@ _FLAGS = (
      "after each test, check that the database is back to its state before the test"),
     ("testbed_reset_sequences", "--testbed-reset-sequences", "TESTBED_RESET_SEQUENCES",
      "restart id sequences / AUTO_INCREMENT before each database test"),
+    ("testbed_reuse_db", "--reuse-db", "TESTBED_REUSE_DB",
+     "keep the test database between runs; rebuild the schema only when it changed"),
+    ("testbed_create_db", "--create-db", "TESTBED_CREATE_DB",
+     "rebuild the test database's schema even when --reuse-db finds it current"),
 )
 _TRUE = ("1", "true", "yes", "on")
 
@@ -47,6 +51,8 @@ class Settings:
     allow_any_database: bool = False
     check_leaks: bool = False
     reset_sequences: bool = False
+    reuse_db: bool = False
+    create_db: bool = False
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -88,6 +94,8 @@ def read_settings(config: pytest.Config) -> Settings:
         allow_any_database=flags["testbed_allow_any_database"],
         check_leaks=flags["testbed_check_leaks"],
         reset_sequences=flags["testbed_reset_sequences"],
+        reuse_db=flags["testbed_reuse_db"],
+        create_db=flags["testbed_create_db"],
     )
 
 

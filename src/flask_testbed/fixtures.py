@@ -70,7 +70,9 @@ def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
         return
     # The user's own `app` fixture: the harness is ours to run.
     try:
-        harness = Harness(app, request.config.stash[plugin.SETTINGS])
+        harness = Harness(
+            app, request.config.stash[plugin.SETTINGS], say=plugin.announcer(request.config)
+        )
         harness.start()
     except TestbedError as exc:
         _usage_exit(exc)

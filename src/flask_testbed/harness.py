@@ -6,20 +6,20 @@ The fixtures and hooks stay thin: they tell the harness where pytest is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, g
 from flask.ctx import AppContext
-from sqlalchemy.exc import DBAPIError
 
-from .app import extension_of, use_test_database
+from .app import created_databases, extension_of, unreachable, use_test_databases
 from .config import Settings
 from .database.dialects import backend_for
+from .database.locks import RunLock
 from .database.safety import check_test_databases
 from .database.schema import create_schema, drop_schema
-from .database.urls import masked
+from .database.servers import drop_database
 from .errors import TestbedError
 from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
@@ -57,9 +57,12 @@ class ScopeToken:
 
 
 class Harness:
-    def __init__(self, app: Flask, settings: Settings) -> None:
+    def __init__(
+        self, app: Flask, settings: Settings, say: Callable[[str], None] = print
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.say = say
         self.db = extension_of(app)
         self._context: AppContext | None = None
         self._isolations: dict[str, Isolation] = {}
@@ -70,20 +73,27 @@ class Harness:
         self.engines: list[Any] = []
         self.queries = QueryCounter(self.engines)
         self._leaks: LeakCheck | None = None
+        self._locks: list[RunLock] = []
 
     # -- the run --------------------------------------------------------
 
     def check(self) -> None:
         """Everything that can be wrong before the first statement: safety, then reachability."""
         with self.app.app_context():
-            use_test_database(self.app, self.db, self.settings.database_url)
+            use_test_databases(
+                self.app, self.db, self.settings.database_url, self.settings.allow_any_database
+            )
             engines = dict(self.db.engines)
             check_test_databases(
                 [(key, engine.url) for key, engine in engines.items()],
                 self.settings.allow_any_database,
             )
             for key, engine in engines.items():
-                _check_reachable(key, engine)
+                try:
+                    with engine.connect():
+                        pass
+                except Exception as exc:  # whatever the driver raises, it means: not reachable
+                    raise unreachable(key, engine.url, exc) from None
             self.engines[:] = engines.values()
             self.blocker.install(self.engines)
 
@@ -93,10 +103,16 @@ class Harness:
         if not _has_app_context(self.app):
             self._context = self.app.app_context()
             self._context.push()
+        for url in dict.fromkeys(engine.url for engine in self.engines):
+            lock = RunLock(url)
+            lock.acquire(self.say)
+            self._locks.append(lock)
         with self.blocker.allowed():
             for engine in self.engines:
                 backend_for(engine).prepare_engine(engine)
-            create_schema(self.db)
+            reuse = self.settings.reuse_db and not self.settings.create_db
+            if create_schema(self.db, reuse=reuse) and reuse:
+                self.say("reusing the test database: its schema is current (--create-db rebuilds)")
             if self.settings.check_leaks:
                 self._leaks = LeakCheck(self.db)
             self._activate(self.settings.strategy)
@@ -109,13 +125,20 @@ class Harness:
                     self._active.close()
                     self._active = None
                 self.db.session.remove()
-                drop_schema(self.db)
+                if not self.settings.reuse_db:
+                    drop_schema(self.db)
             if self._leaks is not None:
                 self._leaks.close()
             self.blocker.uninstall()
             for engine in self.engines:
                 engine.dispose()
+            if not self.settings.reuse_db:
+                for url in created_databases(self.app):
+                    drop_database(url)
         finally:
+            for lock in self._locks:
+                lock.release()
+            self._locks = []
             self.started = False
             if self._context is not None:
                 self._context.pop()
@@ -198,20 +221,3 @@ def _has_app_context(app: Flask) -> bool:
     from flask import current_app
 
     return bool(current_app) and current_app._get_current_object() is app
-
-
-def _check_reachable(key: str | None, engine: Any) -> None:
-    try:
-        with engine.connect():
-            pass
-    except Exception as exc:  # whatever the driver raises, it means: not reachable
-        where = "the default database" if key is None else f"bind {key!r}"
-        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        password = engine.url.password
-        if password:
-            reason = reason.replace(str(password), "***")
-        raise TestbedError(
-            f"cannot connect to {masked(engine.url)} ({where}): {reason}; "
-            "start the server or fix the URL (--testbed-db-url / TESTBED_DATABASE_URL)"
-        ) from None

@@ -7,6 +7,8 @@ lifecycle in :mod:`flask_testbed.harness`.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from . import fixtures
@@ -73,13 +75,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             settings.allow_any_database,
             session.config.rootpath,
         )
-        harness = Harness(app, settings)
+        harness = Harness(app, settings, say=announcer(session.config))
         harness.check()
     except TestbedError as exc:
         raise pytest.UsageError(str(exc)) from None
     session.config.stash[HARNESS] = harness
     # The app is loaded: a query while test modules import is now caught.
     harness.blocker.refuse("collection")
+
+
+def announcer(config: pytest.Config):
+    """A way to tell the user something right away, even from inside a captured fixture."""
+
+    def say(message: str) -> None:
+        capture = config.pluginmanager.getplugin("capturemanager")
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if reporter is None:
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"flask-testbed: {message}")
+
+    return say
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy.engine import URL
 
 
 class Backend:
@@ -74,6 +75,38 @@ class Backend:
         suites written against drop-and-create fixtures hard-code ids from 1.
         """
 
+    # -- whole databases (servers only) --------------------------------
+
+    def maintenance_url(self, url: URL) -> URL:
+        """Where CREATE/DROP DATABASE run: the server, not the database itself."""
+        return url._replace(database=None)  # set() would keep a None field as it was
+
+    def database_exists(self, connection: Connection, name: str) -> bool:
+        return connection.exec_driver_sql(
+            "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %(name)s",
+            {"name": name},
+        ).first() is not None
+
+    def drop_database(self, connection: Connection, name: str) -> None:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {self._quote(connection, name)}")
+
+    def create_database(self, connection: Connection, name: str) -> None:
+        connection.exec_driver_sql(f"CREATE DATABASE {self._quote(connection, name)}")
+
+    def try_lock(self, connection: Connection, name: str) -> bool:
+        """Take the run lock on ``name`` if it is free (held until ``connection`` closes)."""
+        return bool(
+            connection.exec_driver_sql("SELECT GET_LOCK(%(name)s, 0)", {"name": name}).scalar()
+        )
+
+    def lock(self, connection: Connection, name: str) -> None:
+        """Wait for the run lock on ``name``."""
+        connection.exec_driver_sql("SELECT GET_LOCK(%(name)s, 86400)", {"name": name})
+
+    @staticmethod
+    def _quote(connection: Connection, name: str) -> str:
+        return connection.dialect.identifier_preparer.quote(name)
+
     def undo_savepoint(self, name: str) -> list[str]:
         """Statements that roll back to ``name`` and leave no savepoint behind.
 
@@ -135,6 +168,30 @@ class PostgreSQLBackend(Backend):
     def run_script(self, dbapi_connection, statements: Sequence[str]) -> None:
         # One round trip: without parameters the server takes several statements.
         super().run_script(dbapi_connection, ["; ".join(statements)])
+
+    def maintenance_url(self, url: URL) -> URL:
+        return url.set(database="postgres")
+
+    def database_exists(self, connection: Connection, name: str) -> bool:
+        return connection.exec_driver_sql(
+            "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": name}
+        ).first() is not None
+
+    def drop_database(self, connection: Connection, name: str) -> None:
+        # FORCE: a connection a killed run left behind must not keep it alive.
+        connection.exec_driver_sql(
+            f"DROP DATABASE IF EXISTS {self._quote(connection, name)} WITH (FORCE)"
+        )
+
+    def try_lock(self, connection: Connection, name: str) -> bool:
+        return bool(
+            connection.exec_driver_sql(
+                "SELECT pg_try_advisory_lock(hashtext(%(name)s))", {"name": name}
+            ).scalar()
+        )
+
+    def lock(self, connection: Connection, name: str) -> None:
+        connection.exec_driver_sql("SELECT pg_advisory_lock(hashtext(%(name)s))", {"name": name})
 
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{seconds}s'")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import close_all_sessions
 
 from ..errors import TestbedError
+from . import fingerprint
 from .dialects import backend_for
 from .urls import masked
 
@@ -62,19 +63,34 @@ def maintenance(engine: Engine) -> Iterator[Connection]:
             ) from None
 
 
-def create_schema(db: Any) -> None:
-    """Drop what a crashed earlier run may have left, then create every table."""
+def create_schema(db: Any, reuse: bool = False) -> bool:
+    """Create every table; True when an existing, current schema was reused instead.
+
+    Without ``reuse``, whatever an earlier (perhaps killed) run left is dropped
+    first. With it, a schema whose fingerprint matches the models is kept and
+    only emptied, so a killed run's rows cannot change this run's results.
+    """
+    reused = True
     for _key, engine, metadata in binds(db):
+        backend = backend_for(engine)
+        current = fingerprint.of_schema(metadata, engine.dialect)
         with maintenance(engine) as connection:
-            with backend_for(engine).foreign_keys_off(connection):
+            if reuse and fingerprint.stored(connection) == current:
+                backend.empty_tables(connection, metadata.sorted_tables)
+                continue
+            reused = False
+            with backend.foreign_keys_off(connection):
                 metadata.drop_all(connection)
             metadata.create_all(connection)
+            fingerprint.store(connection, current)
+    return reused
 
 
 def drop_schema(db: Any) -> None:
     for _key, engine, metadata in binds(db):
         with maintenance(engine) as connection, backend_for(engine).foreign_keys_off(connection):
             metadata.drop_all(connection)
+            fingerprint.forget(connection)
 
 
 def empty_metadata(connection: Connection, metadata: MetaData) -> None:

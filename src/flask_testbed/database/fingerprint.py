@@ -1,0 +1,44 @@
+"""A fingerprint of the schema, kept in the test database.
+
+``--reuse-db`` compares it with the current models' to know when to rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+_STORE = sa.MetaData()
+_FINGERPRINTS = sa.Table(
+    "testbed_schema_fingerprint",
+    _STORE,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+)
+
+
+def of_schema(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
+    """The SHA-256 of the DDL that creates ``metadata`` on ``dialect``."""
+    digest = hashlib.sha256()
+    for table in metadata.sorted_tables:
+        digest.update(str(CreateTable(table).compile(dialect=dialect)).encode())
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            digest.update(str(CreateIndex(index).compile(dialect=dialect)).encode())
+    return digest.hexdigest()
+
+
+def stored(connection: sa.Connection) -> str | None:
+    if not sa.inspect(connection).has_table(_FINGERPRINTS.name):
+        return None
+    return connection.execute(sa.select(_FINGERPRINTS.c.fingerprint)).scalar()
+
+
+def store(connection: sa.Connection, fingerprint: str) -> None:
+    _FINGERPRINTS.create(connection, checkfirst=True)
+    connection.execute(_FINGERPRINTS.delete())
+    connection.execute(_FINGERPRINTS.insert(), {"fingerprint": fingerprint})
+
+
+def forget(connection: sa.Connection) -> None:
+    _FINGERPRINTS.drop(connection, checkfirst=True)
