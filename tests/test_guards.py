@@ -129,8 +129,8 @@ def test_piles_up(client_module, item):
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(
         ["*function-scoped fixture 'item' wrote rows (item, item_history) in "
-         "test_flow.py::test_piles_up, which uses client_module: they pile up across the module's tests; make the fixture "
-         "module-scoped to match the client*"]
+         "test_flow.py::test_piles_up, which uses client_module: they pile up across "
+         "the module's tests; make the fixture module-scoped to match the client*"]
     )
 
 
