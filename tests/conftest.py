@@ -99,6 +99,17 @@ class Shop:
             return self.pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider",
                                            f"--testbed-db-url={self.database_url}", *args)
 
+    def run_subprocess(self, *args: str, **files: str) -> pytest.RunResult:
+        """A run in a process of its own: for xdist, and for runs that must not share state."""
+        if files:
+            self.pytester.makepyfile(**files)
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in self.env.items():
+                mp.setenv(key, value)
+            return self.pytester.runpytest_subprocess(
+                "-p", "no:cacheprovider", f"--testbed-db-url={self.database_url}", *args
+            )
+
     def has_table(self, table: str) -> bool:
         engine = sa.create_engine(self.database_url)
         try:

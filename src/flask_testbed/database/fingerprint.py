@@ -14,7 +14,9 @@ _STORE = sa.MetaData()
 _FINGERPRINTS = sa.Table(
     "testbed_schema_fingerprint",
     _STORE,
-    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    # Several binds may share one database: one row each.
+    sa.Column("bind", sa.String(100), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
 )
 
 
@@ -28,16 +30,18 @@ def of_schema(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
     return digest.hexdigest()
 
 
-def stored(connection: sa.Connection) -> str | None:
+def stored(connection: sa.Connection, bind: str | None) -> str | None:
     if not sa.inspect(connection).has_table(_FINGERPRINTS.name):
         return None
-    return connection.execute(sa.select(_FINGERPRINTS.c.fingerprint)).scalar()
+    column = _FINGERPRINTS.c
+    query = sa.select(column.fingerprint).where(column.bind == (bind or ""))
+    return connection.execute(query).scalar()
 
 
-def store(connection: sa.Connection, fingerprint: str) -> None:
+def store(connection: sa.Connection, bind: str | None, fingerprint: str) -> None:
     _FINGERPRINTS.create(connection, checkfirst=True)
-    connection.execute(_FINGERPRINTS.delete())
-    connection.execute(_FINGERPRINTS.insert(), {"fingerprint": fingerprint})
+    connection.execute(_FINGERPRINTS.delete().where(_FINGERPRINTS.c.bind == (bind or "")))
+    connection.execute(_FINGERPRINTS.insert(), {"bind": bind or "", "fingerprint": fingerprint})
 
 
 def forget(connection: sa.Connection) -> None:

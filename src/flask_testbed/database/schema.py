@@ -71,18 +71,18 @@ def create_schema(db: Any, reuse: bool = False) -> bool:
     only emptied, so a killed run's rows cannot change this run's results.
     """
     reused = True
-    for _key, engine, metadata in binds(db):
+    for key, engine, metadata in binds(db):
         backend = backend_for(engine)
         current = fingerprint.of_schema(metadata, engine.dialect)
         with maintenance(engine) as connection:
-            if reuse and fingerprint.stored(connection) == current:
+            if reuse and fingerprint.stored(connection, key) == current:
                 backend.empty_tables(connection, metadata.sorted_tables)
                 continue
             reused = False
             with backend.foreign_keys_off(connection):
                 metadata.drop_all(connection)
             metadata.create_all(connection)
-            fingerprint.store(connection, current)
+            fingerprint.store(connection, key, current)
     return reused
 
 

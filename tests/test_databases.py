@@ -1,0 +1,176 @@
+"""Test databases that manage themselves: naming, reuse, parallel workers, concurrent runs."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from conftest import server_url
+
+from flask_testbed.database.servers import _on_server, drop_database
+
+
+def database_exists(url: sa.URL) -> bool:
+    admin, backend = _on_server(url)
+    try:
+        with admin.connect() as connection:
+            return backend.database_exists(connection, url.database)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server(request):
+    return sa.make_url(server_url(request.param))
+
+
+@pytest.fixture
+def configured(server, pytester):
+    """An app whose own config names a database without 'test' in its name."""
+    from conftest import APPS
+
+    url = server.set(database="shop_auto")
+    expected = server.set(database="test_shop_auto")
+    drop_database(expected)
+    pytester.makepyfile(shop=(APPS / "shop.py").read_text())
+    pytester.makeini("[pytest]\ntestbed_app = shop:create_app\n")
+    pytester.syspathinsert()
+    plain = url.render_as_string(hide_password=False)
+    yield plain, expected
+    drop_database(expected)
+
+
+def _run(pytester, url, *args, **files):
+    if files:
+        pytester.makepyfile(**files)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHOP_DATABASE_URL", url)
+        mp.setenv("SHOP_AUDIT_URL", url)
+        return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+USES_DB = """
+from shop import db
+
+def test_database_name(client):
+    assert db.engine.url.database == "test_shop_auto"
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+"""
+
+
+def test_a_configured_non_test_database_becomes_test_name_created_and_dropped(
+    pytester, configured
+):
+    url, expected = configured
+    result = _run(pytester, url, test_auto=USES_DB)
+    result.assert_outcomes(passed=1)
+    assert not database_exists(expected)
+    assert not database_exists(sa.make_url(url))
+
+
+def test_reuse_db_keeps_the_database_and_skips_an_unchanged_schema(pytester, configured):
+    url, expected = configured
+    first = _run(pytester, url, "--reuse-db", test_auto=USES_DB)
+    first.assert_outcomes(passed=1)
+    assert database_exists(expected)
+    assert "reusing the test database" not in first.stdout.str()
+
+    second = _run(pytester, url, "--reuse-db")
+    second.assert_outcomes(passed=1)
+    second.stdout.fnmatch_lines(["*flask-testbed: reusing the test database: its schema is current*"])
+
+    forced = _run(pytester, url, "--reuse-db", "--create-db")
+    forced.assert_outcomes(passed=1)
+    assert "reusing the test database" not in forced.stdout.str()
+
+
+def test_reuse_db_rebuilds_a_changed_schema(pytester, configured):
+    url, expected = configured
+    _run(pytester, url, "--reuse-db", test_auto=USES_DB).assert_outcomes(passed=1)
+    pytester.makeconftest(
+        "from shop import db\n"
+        "class Extra(db.Model):\n"
+        "    id = db.Column(db.Integer, primary_key=True)\n"
+    )
+    changed = _run(
+        pytester,
+        url,
+        "--reuse-db",
+        test_extra="from conftest import Extra\n"
+        "def test_new_table_exists(db_session):\n"
+        "    assert Extra.query.count() == 0\n",
+    )
+    changed.assert_outcomes(passed=2)
+    assert "reusing the test database" not in changed.stdout.str()
+
+
+def test_a_run_killed_mid_test_leaves_nothing_for_the_next(shop, backend):
+    killed = shop.run_subprocess(
+        "--testbed-strategy=truncate",
+        test_killed="""
+import os, signal
+
+def test_dies_after_committing(client):
+    client.post("/items", json={"name": "orphan"})
+    os.kill(os.getpid(), signal.SIGKILL)
+""",
+    )
+    assert killed.ret == -signal.SIGKILL
+    assert shop.count("item") == 1  # the killed run's committed row is still there
+    for reuse in ((), ("--reuse-db",)):
+        result = shop.run(
+            *reuse,
+            "-p", "no:randomly",
+            test_killed="""
+def test_starts_clean(client):
+    assert client.get("/items").json == []
+""",
+        )
+        result.assert_outcomes(passed=1)
+
+
+XDIST_SUITE = """
+import os
+import pytest
+from shop import db, names
+
+@pytest.mark.parametrize("n", range(6))
+def test_each_worker_has_its_own_database(client, n):
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    assert worker in db.engine.url.database
+    client.post("/items", json={"name": f"{worker}-{n}"})
+    assert names() == [f"{worker}-{n}"]
+"""
+
+
+def test_xdist_workers_get_databases_of_their_own(shop):
+    result = shop.run_subprocess("-n", "2", test_xdist=XDIST_SUITE)
+    result.assert_outcomes(passed=6)
+
+
+def test_two_runs_at_once_wait_for_each_other(shop):
+    shop.pytester.makepyfile(
+        test_slow="""
+import time
+
+def test_holds_the_database(client):
+    client.post("/items", json={"name": "mine"})
+    time.sleep(1.5)
+    assert client.get("/items").json == ["mine"]
+"""
+    )
+    env = {**os.environ, **shop.env}
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+               f"--testbed-db-url={shop.database_url}"]
+    runs = [
+        subprocess.Popen(command, cwd=shop.pytester.path, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    waited = [out for out in outputs if "waiting for it to finish" in out]
+    assert len(waited) == 1, outputs
+    assert "flask-testbed: another test run is using" in waited[0]
