@@ -79,7 +79,9 @@ def test_reuse_db_keeps_the_database_and_skips_an_unchanged_schema(pytester, con
 
     second = _run(pytester, url, "--reuse-db")
     second.assert_outcomes(passed=1)
-    second.stdout.fnmatch_lines(["*flask-testbed: reusing the test database: its schema is current*"])
+    second.stdout.fnmatch_lines(
+        ["*flask-testbed: reusing the test database: its schema is current*"]
+    )
 
     forced = _run(pytester, url, "--reuse-db", "--create-db")
     forced.assert_outcomes(passed=1)
@@ -87,7 +89,7 @@ def test_reuse_db_keeps_the_database_and_skips_an_unchanged_schema(pytester, con
 
 
 def test_reuse_db_rebuilds_a_changed_schema(pytester, configured):
-    url, expected = configured
+    url, _expected = configured
     _run(pytester, url, "--reuse-db", test_auto=USES_DB).assert_outcomes(passed=1)
     pytester.makeconftest(
         "from shop import db\n"
