@@ -16,15 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from . import stash
 from .client import make_client
 from .errors import TestbedError
 from .harness import Harness
-
-
-def _plugin():
-    from . import plugin
-
-    return plugin
 
 
 def _usage_exit(exc: TestbedError) -> None:
@@ -38,8 +33,7 @@ def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
     An app context stays pushed for the whole run; each test's ``g`` is its own.
     Override this fixture in ``conftest.py`` to build the app yourself.
     """
-    plugin = _plugin()
-    harness = request.config.stash.get(plugin.HARNESS, None)
+    harness = request.config.stash.get(stash.HARNESS, None)
     if harness is None:
         _usage_exit(
             TestbedError(
@@ -63,20 +57,19 @@ def test_app(app: Flask) -> Flask:
 
 @pytest.fixture(scope="session")
 def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
-    plugin = _plugin()
-    harness = request.config.stash.get(plugin.HARNESS, None)
+    harness = request.config.stash.get(stash.HARNESS, None)
     if harness is not None and harness.app is app:
         yield harness  # started by the `app` fixture above
         return
     # The user's own `app` fixture: the harness is ours to run.
     try:
         harness = Harness(
-            app, request.config.stash[plugin.SETTINGS], say=plugin.announcer(request.config)
+            app, request.config.stash[stash.SETTINGS], say=stash.announcer(request.config)
         )
         harness.start()
     except TestbedError as exc:
         _usage_exit(exc)
-    request.config.stash[plugin.HARNESS] = harness
+    request.config.stash[stash.HARNESS] = harness
     yield harness
     harness.finish()
 
@@ -154,12 +147,11 @@ def assert_max_queries(_testbed: Harness) -> Callable[[int], Any]:
 
 
 def _enter_scope(request: pytest.FixtureRequest, node: pytest.Node) -> Iterator[None]:
-    plugin = _plugin()
-    strategy = node.stash.get(plugin.STRATEGY, None)
+    strategy = node.stash.get(stash.STRATEGY, None)
     if strategy is None:
         yield
         return
-    for name in node.stash[plugin.PREREQUESTS]:
+    for name in node.stash[stash.PREREQUESTS]:
         request.getfixturevalue(name)
     harness: Harness = request.getfixturevalue("_testbed")
     with _reported():
@@ -194,7 +186,7 @@ def _testbed_class_scope(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _testbed_test_scope(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test that uses the database runs in a scope of its own."""
-    plan = request.node.stash.get(_plugin().PLAN, None)
+    plan = request.node.stash.get(stash.PLAN, None)
     if plan is None:
         yield
         return

@@ -7,8 +7,6 @@ lifecycle in :mod:`flask_testbed.harness`.
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from . import fixtures
@@ -17,17 +15,7 @@ from .database.writes import WriteTracker
 from .errors import TestbedError
 from .guards.scopes import judge, needs_watching
 from .harness import Harness, TestPlan
-
-SETTINGS = pytest.StashKey["object"]()
-HARNESS = pytest.StashKey["Harness"]()
-#: what a test that uses the database asks of it; absent for other tests
-PLAN = pytest.StashKey[TestPlan]()
-#: the strategy of a module or class that holds database tests
-STRATEGY = pytest.StashKey[str]()
-#: higher-scoped fixtures a module or class must set up before its savepoint opens
-PREREQUESTS = pytest.StashKey["list[str]"]()
-#: the test being set up, run or torn down
-CURRENT = pytest.StashKey["pytest.Item | None"]()
+from .stash import CURRENT, HARNESS, PLAN, PREREQUESTS, SETTINGS, STRATEGY, announcer
 
 MARKER = "testbed"
 DATABASE_FIXTURES = frozenset(
@@ -82,20 +70,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[HARNESS] = harness
     # The app is loaded: a query while test modules import is now caught.
     harness.blocker.refuse("collection")
-
-
-def announcer(config: pytest.Config):
-    """A way to tell the user something right away, even from inside a captured fixture."""
-
-    def say(message: str) -> None:
-        capture = config.pluginmanager.getplugin("capturemanager")
-        reporter = config.pluginmanager.getplugin("terminalreporter")
-        if reporter is None:
-            return
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line(f"flask-testbed: {message}")
-
-    return say
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

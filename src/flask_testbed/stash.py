@@ -1,0 +1,37 @@
+"""What the plugin keeps on pytest's nodes and config, shared by hooks and fixtures."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import pytest
+
+from .config import Settings
+from .harness import Harness, TestPlan
+
+SETTINGS = pytest.StashKey[Settings]()
+HARNESS = pytest.StashKey[Harness]()
+#: what a test that uses the database asks of it; absent for other tests
+PLAN = pytest.StashKey[TestPlan]()
+#: the strategy of a module or class that holds database tests
+STRATEGY = pytest.StashKey[str]()
+#: higher-scoped fixtures a module or class must set up before its savepoint opens
+PREREQUESTS = pytest.StashKey["list[str]"]()
+#: the test being set up, run or torn down
+CURRENT = pytest.StashKey["pytest.Item | None"]()
+
+
+def announcer(config: pytest.Config) -> Callable[[str], None]:
+    """A way to tell the user something right away, even from inside a captured fixture."""
+
+    def say(message: str) -> None:
+        capture = config.pluginmanager.getplugin("capturemanager")
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if reporter is None:
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"flask-testbed: {message}")
+
+    return say
+
