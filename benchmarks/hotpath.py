@@ -24,7 +24,7 @@ from typing import Any
 
 from .approaches import APPROACHES
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase
-from .runner import prepare, run_suite
+from .runner import prepare, run_suite, use_plugin_revision
 
 PLUGIN = Path(__file__).with_name("hotpath_plugin.py")
 
@@ -38,10 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=300)
     parser.add_argument("--top", type=int, default=25, help="rows of the cProfile listing")
     parser.add_argument("--url", default=None, help="a database on the server (default: env)")
+    parser.add_argument("--plugin-rev", default=None, metavar="REV",
+                        help="profile the plugin as committed at this git revision")
     args = parser.parse_args(argv)
     approach = APPROACHES[args.strategy]
     with tempfile.TemporaryDirectory(prefix="testbed-hotpath-") as tmp:
         workdir = Path(tmp)
+        revision = ""
+        if args.plugin_rev:
+            revision = ", plugin at " + use_plugin_revision(args.plugin_rev, workdir / "plugin")
         bench = BenchDatabase(args.backend, workdir / "db",
                               args.url or DEFAULT_URLS.get(args.backend))
         project = prepare(workdir / "project", approach, args.tables, args.tests)
@@ -50,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             timers = _run(project, approach, bench, "timers", workdir / "timers.json")
             profile = _run(project, approach, bench, "cprofile", workdir / "profile.pstats")
             print(f"# {args.strategy} on {bench.version()}, T={args.tables}, "
-                  f"N={args.tests}\n")
+                  f"N={args.tests}{revision}\n")
             print(timer_table(json.loads(timers.read_text())))
             print()
             print(profile_table(profile, args.top))

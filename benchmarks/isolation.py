@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from typing import Any
 from . import report
 from .approaches import APPROACHES, REUSE_DB_OPTIONS, Approach
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase, reachable
-from .runner import RunResult, plugin_options, prepare, run_suite
+from .runner import RunResult, plugin_options, prepare, run_suite, use_plugin_revision
 from .startup import session_start
 from .summary import FLOOR, cell, compare, targets
 
@@ -66,6 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a database on the MariaDB server (env TESTBED_TEST_MARIADB_URL)")
     parser.add_argument("--no-session-start", action="store_true",
                         help="skip timing the session start at the largest T")
+    parser.add_argument("--plugin-rev", default=None, metavar="REV",
+                        help="measure the plugin as committed at this git revision (e.g. HEAD) "
+                        "instead of the installed working tree")
     parser.add_argument("--output", type=Path, default=None,
                         help="directory for results.json, results.md and overhead.png")
     args = parser.parse_args(argv)
@@ -83,6 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A plain kill must still drop the benchmark's databases (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     data: dict[str, Any] = {
         "meta": report.machine(),
@@ -100,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="testbed-bench-") as tmp:
         workdir = Path(tmp)
+        if args.plugin_rev:
+            commit = use_plugin_revision(args.plugin_rev, workdir / "plugin")
+            data["meta"].update(commit=commit, plugin_source_modified=False)
+            _log(f"measuring the plugin as committed at {commit}")
         known = _known_options(workdir)
         approaches = []
         for key in args.approaches:

@@ -22,6 +22,10 @@ from .approaches import Approach
 from .synth import write_project
 
 TIMING_PLUGIN = Path(__file__).with_name("timing_plugin.py")
+ROOT = Path(__file__).resolve().parents[1]
+#: a directory holding a ``flask_testbed`` package that shadows the installed one
+#: (see :func:`use_plugin_revision`); None measures the installed plugin
+PLUGIN_PATH: Path | None = None
 COMMON_ARGS = ["-q", "-x", "--tb=short", "-p", "bench_timing", "-p", "no:cacheprovider"]
 
 
@@ -104,9 +108,33 @@ def run_suite(
         return RunResult(approach.key, 0, timeout, error=f"timed out after {timeout:.0f} s")
     wall = time.perf_counter() - start
     result = _read(timings, approach, wall)
-    if process.returncode != 0 and result.error is None:
-        result.error = _tail(process.stdout + process.stderr)
+    if process.returncode != 0:
+        output = _tail(process.stdout + process.stderr)
+        result.error = f"{result.error}\n{output}" if result.error else output
     return result
+
+
+def use_plugin_revision(revision: str, directory: Path) -> str:
+    """Measure the plugin as committed at ``revision``, not the working tree.
+
+    Someone editing ``src/`` during a twenty-minute run would otherwise have
+    the runs measure different code. The package is exported with ``git
+    archive`` and put first on the runs' ``PYTHONPATH`` (the editable install
+    is a plain path entry, which ``PYTHONPATH`` precedes). Returns the commit.
+    """
+    global PLUGIN_PATH
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", f"{revision}^{{commit}}"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    directory.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "src/flask_testbed"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
+    PLUGIN_PATH = directory / "src"
+    return commit
 
 
 def plugin_options(directory: Path, database_url: str) -> set[str]:
@@ -125,8 +153,12 @@ def _environment(directory: Path, approach: Approach | None, database_url: str) 
         for key, value in os.environ.items()
         if not key.startswith(("TESTBED_", "BENCH_", "PYTEST_"))
     }
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = str(directory) + (os.pathsep + path if path else "")
+    paths = [str(directory)]
+    if PLUGIN_PATH is not None:
+        paths.append(str(PLUGIN_PATH))
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
     env["BENCH_DATABASE_URL"] = database_url
     if approach is not None:
         env["BENCH_ISOLATED"] = "1" if approach.isolated else "0"
