@@ -17,6 +17,9 @@ import psycopg  # noqa: F401
 import pymysql  # noqa: F401
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.dialects.mysql
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
 
 APPS = Path(__file__).parent / "apps"
 

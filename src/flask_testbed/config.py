@@ -25,7 +25,10 @@ _KEYS = (
      "isolation strategy: transaction (default), truncate or recreate"),
     ("testbed_database_url", "--testbed-db-url", "testbed_database_url", "TESTBED_DATABASE_URL",
      "database URL the app's default engine uses in tests"),
+    ("testbed_schema", "--testbed-schema", "testbed_schema", "TESTBED_SCHEMA",
+     "how the schema is built: create_all (default) or migrations (Flask-Migrate, to head)"),
 )
+SCHEMAS = ("create_all", "migrations")
 # (ini key, option or None, environment variable, help): true/false switches
 _FLAGS = (
     ("testbed_allow_any_database", None, "TESTBED_ALLOW_ANY_DATABASE",
@@ -53,6 +56,7 @@ class Settings:
     reset_sequences: bool = False
     reuse_db: bool = False
     create_db: bool = False
+    schema: str = "create_all"
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -76,6 +80,11 @@ def read_settings(config: pytest.Config) -> Settings:
         values[ini] = value.strip() if isinstance(value, str) and value.strip() else None
     strategy = values["testbed_strategy"] or "transaction"
     check_strategy(strategy, where="testbed_strategy / --testbed-strategy / TESTBED_STRATEGY")
+    schema = values["testbed_schema"] or "create_all"
+    if schema not in SCHEMAS:
+        raise TestbedError(
+            f"unknown testbed_schema {schema!r}: use create_all or migrations"
+        )
     flags = {}
     for ini, option, env, _help in _FLAGS:
         from_option = config.getoption(option.lstrip("-").replace("-", "_")) if option else None
@@ -96,6 +105,7 @@ def read_settings(config: pytest.Config) -> Settings:
         reset_sequences=flags["testbed_reset_sequences"],
         reuse_db=flags["testbed_reuse_db"],
         create_db=flags["testbed_create_db"],
+        schema=schema,
     )
 
 

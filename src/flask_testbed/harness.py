@@ -15,10 +15,11 @@ from flask.ctx import AppContext
 
 from .app import created_databases, extension_of, unreachable, use_test_databases
 from .config import Settings
+from .database import migrations
 from .database.dialects import backend_for
 from .database.locks import RunLock
 from .database.safety import check_test_databases
-from .database.schema import create_schema, drop_schema
+from .database.schema import Migrations, create_schema, drop_schema
 from .database.servers import drop_database
 from .errors import TestbedError
 from .guards.access import AccessBlocker
@@ -111,12 +112,17 @@ class Harness:
             for engine in self.engines:
                 backend_for(engine).prepare_engine(engine)
             reuse = self.settings.reuse_db and not self.settings.create_db
-            if create_schema(self.db, reuse=reuse) and reuse:
+            if create_schema(self.db, reuse, self._migrations()) and reuse:
                 self.say("reusing the test database: its schema is current (--create-db rebuilds)")
             if self.settings.check_leaks:
                 self._leaks = LeakCheck(self.db)
             self._activate(self.settings.strategy)
         self.started = True
+
+    def _migrations(self) -> Migrations | None:
+        if self.settings.schema != "migrations":
+            return None
+        return Migrations(migrations.head(self.app), lambda: migrations.upgrade(self.app))
 
     def finish(self) -> None:
         try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData
@@ -15,6 +16,9 @@ from ..errors import TestbedError
 from . import fingerprint
 from .dialects import backend_for
 from .urls import masked
+
+#: Alembic's own table: dropped with the schema so that migrations start from base
+MIGRATION_VERSIONS = "alembic_version"
 
 #: how long the plugin's own DDL and cleanup wait for a lock before they give up
 DEFAULT_LOCK_TIMEOUT = 10
@@ -63,33 +67,49 @@ def maintenance(engine: Engine) -> Iterator[Connection]:
             ) from None
 
 
-def create_schema(db: Any, reuse: bool = False) -> bool:
+@dataclass(frozen=True)
+class Migrations:
+    """Build the schema with the app's migrations rather than ``create_all``."""
+
+    head: str
+    upgrade: Callable[[], None]
+
+
+def create_schema(db: Any, reuse: bool = False, migrations: Migrations | None = None) -> bool:
     """Create every table; True when an existing, current schema was reused instead.
 
     Without ``reuse``, whatever an earlier (perhaps killed) run left is dropped
-    first. With it, a schema whose fingerprint matches the models is kept and
-    only emptied, so a killed run's rows cannot change this run's results.
+    first. With it, a schema whose fingerprint (the DDL of the models, or the
+    migration head) matches is kept and only emptied, so a killed run's rows
+    cannot change this run's results.
     """
-    reused = True
+    stale = []
     for key, engine, metadata in binds(db):
         backend = backend_for(engine)
-        current = fingerprint.of_schema(metadata, engine.dialect)
+        current = migrations.head if migrations else fingerprint.of_schema(metadata, engine.dialect)
         with maintenance(engine) as connection:
             if reuse and fingerprint.stored(connection, key) == current:
                 backend.empty_tables(connection, metadata.sorted_tables)
                 continue
-            reused = False
             with backend.foreign_keys_off(connection):
                 metadata.drop_all(connection)
-            metadata.create_all(connection)
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {MIGRATION_VERSIONS}")
+            if migrations is None:
+                metadata.create_all(connection)
+        stale.append((key, engine, current))
+    if stale and migrations is not None:
+        migrations.upgrade()
+    for key, engine, current in stale:
+        with maintenance(engine) as connection:
             fingerprint.store(connection, key, current)
-    return reused
+    return not stale
 
 
 def drop_schema(db: Any) -> None:
     for _key, engine, metadata in binds(db):
         with maintenance(engine) as connection, backend_for(engine).foreign_keys_off(connection):
             metadata.drop_all(connection)
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {MIGRATION_VERSIONS}")
             fingerprint.forget(connection)
 
 
