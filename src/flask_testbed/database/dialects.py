@@ -107,14 +107,6 @@ class Backend:
     def _quote(connection: Connection, name: str) -> str:
         return connection.dialect.identifier_preparer.quote(name)
 
-    def undo_savepoint(self, name: str) -> list[str]:
-        """Statements that roll back to ``name`` and leave no savepoint behind.
-
-        A savepoint left in place would nest the next one inside it: after
-        thousands of tests, thousands of open subtransactions.
-        """
-        return [f"ROLLBACK TO SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"]
-
     @staticmethod
     def _quoted(connection: Connection, table: Table) -> str:
         return connection.dialect.identifier_preparer.format_table(table)
@@ -270,11 +262,6 @@ class MySQLBackend(Backend):
                 connection.exec_driver_sql(
                     f"ALTER TABLE {self._quoted(connection, table)} AUTO_INCREMENT = 1"
                 )
-
-    def undo_savepoint(self, name: str) -> list[str]:
-        # MySQL replaces a savepoint of the same name instead of nesting a new
-        # one, so the next test's SAVEPOINT clears it: one round trip less.
-        return [f"ROLLBACK TO SAVEPOINT {name}"]
 
     def empty_tables(self, connection: Connection, tables: Sequence[Table]) -> None:
         with self.foreign_keys_off(connection):

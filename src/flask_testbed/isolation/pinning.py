@@ -39,6 +39,8 @@ class PinnedEngine:
         self.connection: Connection | None = None
         self._outer: Any = None
         self._dbapi: Any = None
+        #: statements the app and SQLAlchemy ran on the pinned connection (not the plugin's)
+        self.statements = 0
 
     def pin(self) -> None:
         connection = self.engine.connect()
@@ -48,6 +50,7 @@ class PinnedEngine:
 
         def execute_serialised(*args: Any, **kwargs: Any) -> Any:
             with lock:
+                self.statements += 1
                 return original(*args, **kwargs)
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]

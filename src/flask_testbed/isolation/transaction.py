@@ -52,6 +52,9 @@ class TransactionIsolation:
         self._pinned_connections: set[int] = set()
         self._original_get_bind: Any = None
         self._run_wrote = False
+        #: per depth, a savepoint rolled back to and kept for the next scope at that depth,
+        #: with the statement count of each pinned connection when it was parked
+        self._parked: dict[int, dict[int, int]] = {}
 
     @property
     def is_open(self) -> bool:
@@ -83,6 +86,7 @@ class TransactionIsolation:
         pins, self.pins = self.pins, []
         self._by_engine.clear()
         self._scopes.clear()
+        self._parked.clear()
         self._run_wrote = False
         self._pinned_connections = set()
         for pinned in pins:
@@ -100,11 +104,13 @@ class TransactionIsolation:
             session = self.db.session()
             if session.in_transaction():
                 session.commit()
-        scope = _Scope(savepoint=f"testbed_{len(self._scopes)}")
+        depth = len(self._scopes)
+        scope = _Scope(savepoint=f"testbed_{depth}")
+        parked = self._parked.pop(depth, None)
         for pinned in self.pins:
             assert pinned.connection is not None
             scope.base[id(pinned)] = pinned.connection.get_nested_transaction()
-            pinned.run([f"SAVEPOINT {scope.savepoint}"])
+        self._run_on_pins(lambda pinned: self._open_savepoint(pinned, scope.savepoint, parked))
         self._scopes.append(scope)
         if reset_sequences:
             for _key, engine, metadata in binds(self.db):
@@ -130,14 +136,34 @@ class TransactionIsolation:
             # Rows the scope changed are back as they were: reload on next access.
             self.db.session.expire_all()
         name = scope.savepoint
-        broken = None
+        depth = len(self._scopes)
+        # Savepoints parked deeper than this scope die with its rollback.
+        self._parked = {d: marks for d, marks in self._parked.items() if d < depth}
         for pinned in self.pins:
             self._forget_nested(pinned, scope.base.get(id(pinned)))
+        if shared:
+            self._run_on_pins(lambda pinned: pinned.run([f"RELEASE SAVEPOINT {name}"]))
+            return
+        self._run_on_pins(lambda pinned: pinned.run([f"ROLLBACK TO SAVEPOINT {name}"]))
+        # ROLLBACK TO keeps the savepoint: the next scope at this depth reuses it
+        # instead of releasing it and setting it again (one round trip per test).
+        self._parked[depth] = {id(pinned): pinned.statements for pinned in self.pins}
+
+    @staticmethod
+    def _open_savepoint(pinned: PinnedEngine, name: str, parked: dict[int, int] | None) -> None:
+        if parked is None:
+            pinned.run([f"SAVEPOINT {name}"])
+        elif parked.get(id(pinned)) != pinned.statements:
+            # Something ran since the savepoint was parked (a fixture of the
+            # enclosing scope): that belongs outside, so merge it and start over.
+            pinned.run([f"RELEASE SAVEPOINT {name}", f"SAVEPOINT {name}"])
+
+    def _run_on_pins(self, step: Any) -> None:
+        """Run ``step`` on each pinned engine; a failure means the database ended ours."""
+        broken = None
+        for pinned in self.pins:
             try:
-                if shared:
-                    pinned.run([f"RELEASE SAVEPOINT {name}"])
-                else:
-                    pinned.run(pinned.backend.undo_savepoint(name))
+                step(pinned)
             except Exception as exc:  # the driver's own error class
                 broken = broken or (pinned, exc)
         if broken is not None:
