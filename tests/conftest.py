@@ -55,6 +55,18 @@ def server_url(name: str) -> str:
     return url
 
 
+def database_exists(url: sa.URL) -> bool:
+    """Whether the server holds a database of that name (what the plugin created or dropped)."""
+    from flask_testbed.database.servers import _on_server
+
+    admin, backend = _on_server(url)
+    try:
+        with admin.connect() as connection:
+            return backend.database_exists(connection, url.database)
+    finally:
+        admin.dispose()
+
+
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
 

@@ -7,18 +7,9 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from conftest import server_url
+from conftest import database_exists, server_url
 
-from flask_testbed.database.servers import _on_server, drop_database
-
-
-def database_exists(url: sa.URL) -> bool:
-    admin, backend = _on_server(url)
-    try:
-        with admin.connect() as connection:
-            return backend.database_exists(connection, url.database)
-    finally:
-        admin.dispose()
+from flask_testbed.database.servers import drop_database
 
 
 @pytest.fixture(params=["postgresql", "mariadb"])

@@ -2,7 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
-from conftest import server_url
+from conftest import database_exists, server_url
 
 SIMPLE_TEST = "def test_uses_db(client):\n    assert client.get('/items').json == []\n"
 
@@ -107,18 +107,7 @@ def test_a_factory_that_creates_tables_itself_reaches_only_the_test_database(
     result.assert_outcomes(passed=1)
     assert _state(production_url) == ([1], False)
     # The run created test_<name> and dropped it again.
-    assert not _database_exists(production_url.set(database=f"test_{production_url.database}"))
-
-
-def _database_exists(url):
-    from flask_testbed.database.servers import _on_server
-
-    admin, backend = _on_server(url)
-    try:
-        with admin.connect() as connection:
-            return backend.database_exists(connection, url.database)
-    finally:
-        admin.dispose()
+    assert not database_exists(production_url.set(database=f"test_{production_url.database}"))
 
 
 @pytest.mark.parametrize(
