@@ -19,32 +19,37 @@ from ..database.schema import binds
 
 class LeakCheck:
     def __init__(self, db: Any) -> None:
-        self._observers: list[tuple[sa.Engine, str]] = []
+        # Per bind: the observer, a cheap "any rows at all?" query, and the
+        # counting query that runs only to report a leak. (On PostgreSQL with
+        # 200 empty tables, the EXISTS form costs 0.4 ms, a COUNT per table 34.)
+        self._observers: list[tuple[sa.Engine, str, str]] = []
         for _key, engine, metadata in binds(db):
             url = engine.url
             if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
                 continue  # an in-memory database has no other connection to commit from
             observer = sa.create_engine(url.render_as_string(hide_password=False))
             backend_for(observer).prepare_engine(observer)
-            query = " UNION ALL ".join(
-                f"SELECT '{table.name}', COUNT(*) FROM {_quoted(observer, table)}"
-                for table in metadata.sorted_tables
-            )
-            if query:
-                self._observers.append((observer, query))
+            tables = [(table.name, _quoted(observer, table)) for table in metadata.sorted_tables]
+            if not tables:
+                continue
+            any_rows = "SELECT " + " OR ".join(f"EXISTS (SELECT 1 FROM {q})" for _n, q in tables)
+            counts = " UNION ALL ".join(f"SELECT '{n}', COUNT(*) FROM {q}" for n, q in tables)
+            self._observers.append((observer, any_rows, counts))
 
     def leaked_rows(self) -> dict[str, int]:
-        """Committed rows per table, where there are any (one round trip per bind)."""
+        """Committed rows per table, where there are any (one round trip per clean bind)."""
         leaked: dict[str, int] = {}
-        for observer, query in self._observers:
+        for observer, any_rows, counts in self._observers:
             with observer.connect() as connection:
-                for table, count in connection.exec_driver_sql(query):
+                if not connection.exec_driver_sql(any_rows).scalar():
+                    continue
+                for table, count in connection.exec_driver_sql(counts):
                     if count:
                         leaked[table] = count
         return leaked
 
     def close(self) -> None:
-        for observer, _query in self._observers:
+        for observer, _any, _counts in self._observers:
             observer.dispose()
 
 
