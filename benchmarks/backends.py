@@ -1,10 +1,10 @@
 """The databases the benchmark runs on, and the physical floor of each.
 
 On a server the benchmark never touches the database it is pointed at: it
-creates a database of its own next to it (:data:`BENCH_DATABASE`, whose name
-contains "test" so that the plugin's safety check accepts it), recreates it
-before every run so that no run inherits another's catalogue or rows, and
-drops it at the end. Someone else's tests can use the server meanwhile.
+creates databases of its own next to it (named after :data:`BENCH_DATABASE`,
+which contains "test" so that the plugin's safety check accepts them),
+recreates one before every run so that no run inherits another's catalogue or
+rows, and drops them all at the end. Someone else's tests can use the server meanwhile.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -47,36 +47,44 @@ class BenchDatabase:
     directory: Path
     server_url: str | None = None
     runs: int = 0
+    created: set[str] = field(default_factory=set)
 
     @property
     def label(self) -> str:
         return LABELS[self.backend]
 
-    def fresh(self) -> str:
-        """The URL of an empty benchmark database, new for this run."""
+    def fresh(self, slot: str = "") -> str:
+        """The URL of an empty benchmark database, new for this run.
+
+        Runs side by side each need one of their own: ``slot`` names it.
+        """
         self.runs += 1
+        name = BENCH_DATABASE + (f"_{slot}" if slot else "")
         if self.backend == "sqlite":
-            for old in self.directory.glob("bench-*-test.db*"):
+            for old in self.directory.glob(f"{name}-*.db*"):
                 old.unlink()
             self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"bench-{self.runs}-test.db"
+            path = self.directory / f"{name}-{self.runs}.db"
             # WAL for every approach alike: the plugin turns it on for its own
             # runs, and commits would otherwise cost the floor more than them.
             with sqlite3.connect(path) as connection:
                 connection.execute("PRAGMA journal_mode=WAL")
             connection.close()
             return f"sqlite:///{path}"
-        self.drop()
+        self.created.add(name)
         with self._admin() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {BENCH_DATABASE}")
-        return self._url().render_as_string(hide_password=False)
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        return self._url(name).render_as_string(hide_password=False)
 
     def drop(self) -> None:
-        """Drop the benchmark database if it exists (nothing to do for SQLite)."""
+        """Drop every benchmark database this object created (SQLite: nothing to do)."""
         if self.backend == "sqlite":
             return
         with self._admin() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+            for name in sorted(self.created):
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        self.created.clear()
 
     def version(self) -> str:
         """The server's version string, as short as it is still exact."""
@@ -121,9 +129,9 @@ class BenchDatabase:
             "p90_us": samples[len(samples) * 9 // 10] * 1e6,
         }
 
-    def _url(self) -> sa.URL:
+    def _url(self, name: str) -> sa.URL:
         assert self.server_url is not None
-        return sa.make_url(self.server_url).set(database=BENCH_DATABASE)
+        return sa.make_url(self.server_url).set(database=name)
 
     @contextmanager
     def _admin(self) -> Iterator[sa.Connection]:

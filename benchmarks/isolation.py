@@ -1,15 +1,18 @@
 """Isolation cost per test: flask-testbed against the approaches users write by hand.
 
-    python -m benchmarks.isolation            # everything: about 20 minutes on 2 cores
+    python -m benchmarks.isolation            # everything: 20-30 minutes on 2 cores
     python -m benchmarks.isolation --quick    # N=50, T in {10, 50}, one run: about 2 minutes
     python -m benchmarks.isolation --backends sqlite --tables 10 --tests 20
 
 For each backend and schema size T it generates a synthetic app and a suite of
 N tests, and runs that suite in a fresh subprocess per approach: no isolation
 (the floor), seed 001's drop-and-recreate, seed 000's hand-written outer
-transaction, and the plugin's strategies. Runs are interleaved (every approach
-once, then again, in a rotated order) so that drift on the machine hits all of
-them alike: on a virtual machine, speed drifts by tens of percent in seconds.
+transaction, and the plugin's strategies. The cheap approaches run side by
+side, one test each in turn (:mod:`.lockstep`), and each one's overhead is the
+median difference between its test i and the floor's test i: on a virtual
+machine speed drifts by tens of percent in seconds, more than what is measured.
+The approaches that rebuild the schema per test cost so much more that they
+simply run one after the other.
 Results go to ``benchmarks/results/`` (``--quick``: ``benchmarks/results/quick/``).
 """
 
@@ -28,7 +31,15 @@ from typing import Any
 from . import report
 from .approaches import APPROACHES, REUSE_DB_OPTIONS, Approach
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase, reachable
-from .runner import RunResult, plugin_options, prepare, run_suite, use_plugin_revision
+from .lockstep import run_lockstep
+from .runner import (
+    RunResult,
+    paired,
+    plugin_options,
+    prepare,
+    run_suite,
+    use_plugin_revision,
+)
 from .startup import session_start
 from .summary import FLOOR, cell, compare, targets
 
@@ -52,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated schema sizes, multiples of 5 (default 10,50,200)")
     parser.add_argument("--tests", type=int, default=None, help="tests per suite (default 300)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help=f"runs per cell (default 5; at most {SLOW_REPEATS} for the "
+                        help=f"runs per cell (default 3; at most {SLOW_REPEATS} for the "
                         "approaches that rebuild the schema; quick 1)")
     parser.add_argument("--approaches", type=_names(tuple(APPROACHES)), default=list(APPROACHES),
                         help="comma-separated subset of: " + ", ".join(APPROACHES)
@@ -75,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.tables = args.tables or ([10, 50] if args.quick else [10, 50, 200])
     args.tests = args.tests or (50 if args.quick else 300)
-    args.repeats = args.repeats or (1 if args.quick else 5)
+    args.repeats = args.repeats or (1 if args.quick else 3)
     args.slow_budget = args.slow_budget or (QUICK_SLOW_BUDGET if args.quick else SLOW_BUDGET)
     args.output = args.output or (RESULTS / "quick" if args.quick else RESULTS)
     if FLOOR not in args.approaches:
@@ -166,18 +177,20 @@ def run_backend(
         }
         runs: dict[str, list[dict[str, Any]]] = {a.key: [] for a in approaches}
         for repeat in range(args.repeats):
-            # Rotate the order, so that no approach always follows the same one.
-            shift = repeat % len(approaches)
-            for approach in approaches[shift:] + approaches[:shift]:
-                done = runs[approach.key]
-                if done and done[-1].get("error"):
-                    continue  # broken once: do not pay for it again
-                if approach.slow and len(done) >= SLOW_REPEATS:
-                    continue
-                result = run_suite(projects[approach.key], approach, bench.fresh())
-                runs[approach.key].append(result.stats())
-                _record_factory(data, approach, result)
-                _log_run(bench.backend, tables, repeat, approach, result)
+            for approach in _rotated([a for a in approaches if a.slow], repeat):
+                if len(runs[approach.key]) < SLOW_REPEATS and not _broken(runs[approach.key]):
+                    result = run_suite(projects[approach.key], approach, bench.fresh())
+                    _record(data, runs, bench.backend, tables, repeat, approach, result)
+            side_by_side = [a for a in approaches if not a.slow and not _broken(runs[a.key])]
+            results = run_lockstep(
+                [(projects[a.key], a, bench.fresh(a.key)) for a in side_by_side]
+            )
+            floor = dict(zip((a.key for a in side_by_side), results, strict=True)).get(FLOOR)
+            for approach, result in zip(side_by_side, results, strict=True):
+                pair = None
+                if floor is not None and floor.ok and result.ok and approach.key != FLOOR:
+                    pair = paired(result, floor)
+                _record(data, runs, bench.backend, tables, repeat, approach, result, pair)
         out["cells"][tables] = {key: cell(value) for key, value in runs.items()}
     out["savepoint"] = {
         "median_us": statistics.median(f["median_us"] for f in floors),
@@ -208,22 +221,43 @@ def _known_options(workdir: Path) -> set[str]:
     return plugin_options(probe, "sqlite://")
 
 
-def _record_factory(data: dict[str, Any], approach: Approach, result: RunResult) -> None:
+def _rotated(approaches: list[Approach], repeat: int) -> list[Approach]:
+    """Rotate the order by run, so that no approach always follows the same one."""
+    shift = repeat % len(approaches) if approaches else 0
+    return approaches[shift:] + approaches[:shift]
+
+
+def _broken(runs: list[dict[str, Any]]) -> bool:
+    """Broken once: do not pay for it again."""
+    return bool(runs) and bool(runs[-1].get("error"))
+
+
+def _record(
+    data: dict[str, Any],
+    runs: dict[str, list[dict[str, Any]]],
+    backend: str,
+    tables: int,
+    repeat: int,
+    approach: Approach,
+    result: RunResult,
+    pair: dict[str, float] | None = None,
+) -> None:
+    stats = result.stats()
+    if pair:
+        stats["paired"] = pair
+    runs[approach.key].append(stats)
     if result.factory:
         group = "plugin" if approach.uses_plugin else "hand-written"
         names = data["factories"].setdefault(group, [])
         if result.factory not in names:
             names.append(result.factory)
-
-
-def _log_run(backend: str, tables: int, repeat: int, approach: Approach, result: RunResult) -> None:
     where = f"[{backend} T={tables} run {repeat + 1}] {approach.label}:"
     if result.error:
         _log(f"{where} FAILED\n{result.error}")
         return
-    stats = result.stats()
-    _log(f"{where} {stats['median_ms']:.2f} ms/test median over {stats['tests']} tests "
-         f"({result.wall:.1f} s)")
+    overhead = f", {pair['total_ms']:+.2f} ms against the floor side by side" if pair else ""
+    _log(f"{where} {stats['median_ms']:.2f} ms/test median over {stats['tests']} tests"
+         f"{overhead} ({result.wall:.1f} s)")
 
 
 def _log(message: str) -> None:

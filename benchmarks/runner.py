@@ -43,6 +43,7 @@ class RunResult:
     sessionstart: float | None = None
     factory: str | None = None
     error: str | None = None
+    nodeids: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +67,34 @@ class RunResult:
             "wall_s": self.wall,
             "error": self.error,
         }
+
+
+def paired(result: RunResult, floor: RunResult) -> dict[str, float]:
+    """Median per-test differences to the floor's same test (run side by side), in ms.
+
+    ``total_ms`` is the overhead; ``boundary_ms`` the part at the test's edges
+    (setup + teardown, where isolation lives), ``call_ms`` what isolation does
+    to the cost of the test's own statements.
+    """
+    base = {
+        nodeid: (s, c, t)
+        for nodeid, s, c, t in zip(
+            floor.nodeids, floor.setups, floor.calls, floor.teardowns, strict=True
+        )
+    }
+    diffs: dict[str, list[float]] = {"total_ms": [], "boundary_ms": [], "call_ms": []}
+    for nodeid, s, c, t in zip(
+        result.nodeids, result.setups, result.calls, result.teardowns, strict=True
+    ):
+        if nodeid not in base:
+            continue
+        fs, fc, ft = base[nodeid]
+        diffs["total_ms"].append((s + c + t) - (fs + fc + ft))
+        diffs["boundary_ms"].append((s + t) - (fs + ft))
+        diffs["call_ms"].append(c - fc)
+    if not diffs["total_ms"]:
+        return {}
+    return {key: statistics.median(values) * 1e3 for key, values in diffs.items()}
 
 
 def prepare(directory: Path, approach: Approach, tables: int, tests: int) -> Path:
@@ -92,24 +121,21 @@ def run_suite(
     """Run the project in ``directory`` once and return its per-test timings."""
     timings = directory / "timings.json"
     timings.unlink(missing_ok=True)
-    env = _environment(directory, approach, database_url)
+    env = environment(directory, approach, database_url)
     env["BENCH_TIMINGS"] = str(timings)
     env.update(extra_env or {})
-    command = [
-        sys.executable, "-m", "pytest", *COMMON_ARGS,
-        *approach.pytest_args(database_url), *extra_args,
-    ]
     start = time.perf_counter()
     try:
         process = subprocess.run(
-            command, cwd=directory, env=env, capture_output=True, text=True, timeout=timeout
+            command(approach, database_url, extra_args),
+            cwd=directory, env=env, capture_output=True, text=True, timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         return RunResult(approach.key, 0, timeout, error=f"timed out after {timeout:.0f} s")
     wall = time.perf_counter() - start
-    result = _read(timings, approach, wall)
+    result = read_timings(timings, approach, wall)
     if process.returncode != 0:
-        output = _tail(process.stdout + process.stderr)
+        output = tail(process.stdout + process.stderr)
         result.error = f"{result.error}\n{output}" if result.error else output
     return result
 
@@ -137,9 +163,17 @@ def use_plugin_revision(revision: str, directory: Path) -> str:
     return commit
 
 
+def command(approach: Approach, database_url: str, extra_args: tuple[str, ...] = ()) -> list[str]:
+    """The pytest command line of one run of ``approach``."""
+    return [
+        sys.executable, "-m", "pytest", *COMMON_ARGS,
+        *approach.pytest_args(database_url), *extra_args,
+    ]
+
+
 def plugin_options(directory: Path, database_url: str) -> set[str]:
     """The long options the installed plugin (and pytest) know, from ``pytest --help``."""
-    env = _environment(directory, None, database_url)
+    env = environment(directory, None, database_url)
     process = subprocess.run(
         [sys.executable, "-m", "pytest", "--help"],
         cwd=directory, env=env, capture_output=True, text=True, timeout=300,
@@ -147,7 +181,8 @@ def plugin_options(directory: Path, database_url: str) -> set[str]:
     return set(re.findall(r"(?<![\w-])--[a-z][\w-]*", process.stdout))
 
 
-def _environment(directory: Path, approach: Approach | None, database_url: str) -> dict[str, str]:
+def environment(directory: Path, approach: Approach | None, database_url: str) -> dict[str, str]:
+    """The environment of a run: the project first on the path, no stray settings."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -166,7 +201,8 @@ def _environment(directory: Path, approach: Approach | None, database_url: str) 
     return env
 
 
-def _read(path: Path, approach: Approach, wall: float) -> RunResult:
+def read_timings(path: Path, approach: Approach, wall: float) -> RunResult:
+    """The RunResult of the JSON the timing plugin wrote at ``path``."""
     if not path.exists():
         return RunResult(approach.key, 0, wall, error="the run wrote no timings")
     data = json.loads(path.read_text())
@@ -182,6 +218,7 @@ def _read(path: Path, approach: Approach, wall: float) -> RunResult:
             result.error = f"{test['nodeid']} {test['outcome']}: {test.get('error', '')}"
             break
         phases = [test.get(when, 0.0) for when in ("setup", "call", "teardown")]
+        result.nodeids.append(test["nodeid"])
         result.setups.append(phases[0])
         result.calls.append(phases[1])
         result.teardowns.append(phases[2])
@@ -189,5 +226,5 @@ def _read(path: Path, approach: Approach, wall: float) -> RunResult:
     return result
 
 
-def _tail(output: str, lines: int = 15) -> str:
+def tail(output: str, lines: int = 15) -> str:
     return "\n".join(output.strip().splitlines()[-lines:])

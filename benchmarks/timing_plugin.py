@@ -7,10 +7,16 @@ of every approach lives in its fixtures, so in setup and teardown; a strategy
 also changes what the test's own statements cost, which shows in call). It
 also times ``pytest_sessionstart`` (where the plugin loads and checks the app),
 and writes everything as JSON to ``$BENCH_TIMINGS`` when the session ends.
+
+Under a conductor (``$BENCH_LOCKSTEP_GO`` / ``$BENCH_LOCKSTEP_DONE``, two pipe
+file descriptors) each test waits for a byte before it starts and sends one
+when it is over: the runs of several approaches then take turns test by test,
+so that a slow minute of the machine slows all of them alike.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -22,6 +28,20 @@ import pytest
 
 _tests: dict[str, dict[str, Any]] = {}
 _session: dict[str, float] = {}
+_GO = os.environ.get("BENCH_LOCKSTEP_GO")
+_DONE = os.environ.get("BENCH_LOCKSTEP_DONE")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    if _GO is None or _DONE is None:
+        return (yield)
+    os.read(int(_GO), 1)  # b"" when the conductor is gone: run freely
+    try:
+        return (yield)
+    finally:
+        with contextlib.suppress(OSError):
+            os.write(int(_DONE), b".")
 
 
 @pytest.hookimpl(wrapper=True)
