@@ -66,3 +66,13 @@ def test_alice_changes_her_email(test_client, db_session, alice):
 def test_alice_is_as_the_module_made_her(test_client, alice):
     assert alice.email == "alice@example.com"
     assert login(test_client, "alice@example.com").status_code == 200
+
+
+def test_listing_runs_as_many_queries_for_13_notes_as_for_3(log_in, alice, assert_max_queries):
+    """No N+1: the statements of GET /notes do not grow with the number of notes."""
+    client = log_in(alice)
+    with assert_max_queries(5) as few_notes:
+        client.get("/notes")
+    NoteFactory.create_batch(10, owner=alice)
+    with assert_max_queries(len(few_notes)):
+        assert len(titles(client)) == 13
