@@ -57,11 +57,7 @@ def test_never_runs(db_session):
     )
 
 
-@pytest.mark.parametrize("strategy", ["truncate", "recreate"])
-def test_session_data_under_a_wiping_strategy_is_an_error(shop, strategy):
-    result = shop.run(
-        f"--testbed-strategy={strategy}",
-        test_scope="""
+SESSION_CATALOGUE = """
 import pytest
 from shop import Item, db
 
@@ -69,10 +65,14 @@ from shop import Item, db
 def catalogue(db):
     db.session.add(Item(name="seed"))
     db.session.commit()
+"""
 
-def test_uses_it(client, catalogue):
-    pass
-""",
+
+@pytest.mark.parametrize("strategy", ["truncate", "recreate"])
+def test_session_data_under_a_wiping_strategy_is_an_error(shop, strategy):
+    result = shop.run(
+        f"--testbed-strategy={strategy}",
+        test_scope=SESSION_CATALOGUE + "\ndef test_uses_it(client, catalogue):\n    pass\n",
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
@@ -85,18 +85,9 @@ def test_uses_it(client, catalogue):
 def test_session_data_under_transaction_is_fine(shop):
     result = shop.run(
         "-W", "error::pytest.PytestWarning",
-        test_scope="""
-import pytest
-from shop import Item, db
-
-@pytest.fixture(scope="session")
-def catalogue(db):
-    db.session.add(Item(name="seed"))
-    db.session.commit()
-
-def test_uses_it(client, catalogue):
-    assert client.get("/items").json == ["seed"]
-""",
+        test_scope=SESSION_CATALOGUE
+        + "\ndef test_uses_it(client, catalogue):\n"
+        + "    assert client.get('/items').json == ['seed']\n",
     )
     result.assert_outcomes(passed=1)
 
