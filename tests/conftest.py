@@ -106,24 +106,20 @@ class Shop:
         self.env = {"SHOP_AUDIT_URL": audit_url}
 
     def run(self, *args: str, **files: str) -> pytest.RunResult:
-        if files:
-            self.pytester.makepyfile(**files)
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in self.env.items():
-                mp.setenv(key, value)
-            return self.pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider",
-                                           f"--testbed-db-url={self.database_url}", *args)
+        """An inner run in this process (fast; pytester restores sys.modules after it)."""
+        return self._run(self.pytester.runpytest, "-p", "no:randomly", *args, **files)
 
     def run_subprocess(self, *args: str, **files: str) -> pytest.RunResult:
         """A run in a process of its own: for xdist, and for runs that must not share state."""
+        return self._run(self.pytester.runpytest_subprocess, *args, **files)
+
+    def _run(self, runner, *args: str, **files: str) -> pytest.RunResult:
         if files:
             self.pytester.makepyfile(**files)
         with pytest.MonkeyPatch.context() as mp:
             for key, value in self.env.items():
                 mp.setenv(key, value)
-            return self.pytester.runpytest_subprocess(
-                "-p", "no:cacheprovider", f"--testbed-db-url={self.database_url}", *args
-            )
+            return runner("-p", "no:cacheprovider", f"--testbed-db-url={self.database_url}", *args)
 
     def has_table(self, table: str) -> bool:
         engine = sa.create_engine(self.database_url)
