@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MIN_TESTS = 30
 
 
+@pytest.mark.parametrize("workers", [0, 2], ids=["serial", "xdist-n2"])
 @pytest.mark.parametrize("backend", ["sqlite-in-memory", "postgresql", "mariadb"])
-def test_example_suite_passes(backend: str, tmp_path: Path) -> None:
-    args = []
+def test_example_suite_passes(backend: str, workers: int, tmp_path: Path) -> None:
+    # Under xdist's default distribution: the session flow module must stay whole.
+    args = ["-n", str(workers)] if workers else []
     if backend != "sqlite-in-memory":
         args.append(f"--testbed-db-url={server_url(backend)}")
     report = tmp_path / "report.xml"

@@ -82,12 +82,11 @@ def ledger(pytester, database_url):
     )
     pytester.makeini("[pytest]\ntestbed_app = ledger:create_app\ntestbed_schema = migrations\n")
 
-    def run(*args, **files):
+    def run(*args, subprocess=False, **files):
         if files:
             pytester.makepyfile(**files)
-        return pytester.runpytest(
-            "-p", "no:cacheprovider", f"--testbed-db-url={database_url}", *args
-        )
+        runner = pytester.runpytest_subprocess if subprocess else pytester.runpytest
+        return runner("-p", "no:cacheprovider", f"--testbed-db-url={database_url}", *args)
 
     return run
 
@@ -120,3 +119,21 @@ def test_a_failing_migration_is_one_line_naming_it(ledger, pytester):
         ["*migration 0003 failed (*no_such_table*); fix it in */migrations/versions, "
          "or use testbed_schema = create_all*"]
     )
+
+
+def test_under_xdist_the_controller_migrates_once_and_the_workers_clone(ledger, pytester):
+    logged = (
+        "; open('upgrades.log', 'a').write("
+        "__import__('os').environ.get('PYTEST_XDIST_WORKER', 'controller') + chr(10))"
+    )
+    pytester.path.joinpath("migrations", "versions", "0001_entries.py").write_text(
+        REVISION.format(revision="0001", down=None, body=FIRST + logged)
+    )
+    tests = USES_SCHEMA.format(head="0002").replace(
+        "def test_schema_is_the_migrations(db_session):",
+        "import pytest\n\n@pytest.mark.parametrize('n', range(4))\n"
+        "def test_schema_is_the_migrations(db_session, n):",
+    )
+    result = ledger("-n", "2", subprocess=True, test_ledger=tests)
+    result.assert_outcomes(passed=4)
+    assert pytester.path.joinpath("upgrades.log").read_text().split() == ["controller"]

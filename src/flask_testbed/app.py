@@ -17,7 +17,7 @@ from .database.naming import test_database_url, xdist_worker
 from .database.safety import check_test_databases
 from .database.servers import ensure_database
 from .database.urls import masked
-from .errors import TestbedError
+from .errors import TestbedError, one_line
 
 IN_MEMORY = "sqlite://"
 #: key in app.extensions: what the plugin did to the app (databases it created)
@@ -30,6 +30,7 @@ def load_app(
     database_url: str | None,
     allow_any_database: bool,
     rootdir: Path,
+    role: str | None = None,
 ) -> Flask:
     """Import ``module:attr`` and return the Flask app it names, in testing mode.
 
@@ -41,14 +42,14 @@ def load_app(
     if isinstance(target, Flask):
         app = target
     elif callable(target):
-        with _test_database_on_init(database_url, allow_any_database):
+        with _test_database_on_init(database_url, allow_any_database, role):
             try:
                 app = target(factory_argument) if factory_argument else target()
             except TestbedError:
                 raise
             except Exception as exc:
                 raise TestbedError(
-                    f"the app factory {path} raised {type(exc).__name__}: {_one_line(exc)}; "
+                    f"the app factory {path} raised {type(exc).__name__}: {one_line(exc)}; "
                     "fix the factory or testbed_app_config"
                 ) from None
         if not isinstance(app, Flask):
@@ -77,17 +78,18 @@ def extension_of(app: Flask) -> SQLAlchemy:
 
 
 def test_database_urls(
-    config: Mapping[str, Any], database_url: str | None, allow_any: bool
+    config: Mapping[str, Any], database_url: str | None, allow_any: bool, role: str | None = None
 ) -> dict[str | None, URL]:
     """The URL of every bind for this run, from the app's config and the plugin's settings.
 
     An explicit ``database_url`` must name a test database (or be allowed
     explicitly); a URL from the app's own config that does not becomes
-    ``test_<name>`` on the same server. Each xdist worker gets its own copy.
+    ``test_<name>`` on the same server. Each xdist worker gets its own copy
+    (``role`` is the worker's id, or the controller's: the template).
     """
     if database_url and not allow_any:
         check_test_databases([(None, database_url)], allow_any=False)
-    worker = xdist_worker()
+    worker = role or xdist_worker()
     plan: dict[str | None, URL] = {}
     default = database_url or config.get("SQLALCHEMY_DATABASE_URI")
     binds = config.get("SQLALCHEMY_BINDS") or {}
@@ -137,7 +139,7 @@ def created_databases(app: Flask) -> list[URL]:
 
 
 def use_test_databases(
-    app: Flask, db: SQLAlchemy, database_url: str | None, allow_any: bool
+    app: Flask, db: SQLAlchemy, database_url: str | None, allow_any: bool, role: str | None = None
 ) -> None:
     """Point an app whose engines already exist at this run's test databases.
 
@@ -147,7 +149,7 @@ def use_test_databases(
     """
     if is_prepared(app):
         return
-    plan = test_database_urls(app.config, database_url, allow_any)
+    plan = test_database_urls(app.config, database_url, allow_any, role)
     prepare_test_databases(app, plan)
     engines = db._app_engines[app]
     for key, url in plan.items():
@@ -179,7 +181,7 @@ def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
     """The one-line error for a server the run cannot reach (password masked)."""
     where = "the default database" if key is None else f"bind {key!r}"
     cause = getattr(exc, "orig", None) or exc
-    reason = _one_line(cause)
+    reason = one_line(cause)
     password = make_url(url).password
     if password:
         reason = reason.replace(str(password), "***")
@@ -190,11 +192,14 @@ def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
 
 
 @contextlib.contextmanager
-def _test_database_on_init(database_url: str | None, allow_any: bool) -> Iterator[None]:
+def _test_database_on_init(
+    database_url: str | None, allow_any: bool, role: str | None
+) -> Iterator[None]:
     original = SQLAlchemy.init_app
 
     def init_app(self: SQLAlchemy, app: Flask) -> None:
-        prepare_test_databases(app, test_database_urls(app.config, database_url, allow_any))
+        plan = test_database_urls(app.config, database_url, allow_any, role)
+        prepare_test_databases(app, plan)
         original(self, app)
 
     SQLAlchemy.init_app = init_app  # type: ignore[method-assign]
@@ -219,7 +224,7 @@ def _import_target(path: str, rootdir: Path) -> Any:
     except Exception as exc:
         raise TestbedError(
             f"cannot import {module_name!r} for testbed_app = {path}: "
-            f"{type(exc).__name__}: {_one_line(exc)}; "
+            f"{type(exc).__name__}: {one_line(exc)}; "
             "check the module path and that its directory is on sys.path"
         ) from None
     try:
@@ -229,8 +234,3 @@ def _import_target(path: str, rootdir: Path) -> Any:
             f"module {module_name!r} has no attribute {attr!r} (testbed_app = {path}); "
             "name the app object or the factory"
         ) from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -10,3 +10,9 @@ class TestbedError(Exception):
     """A configuration or safety problem the user has to fix."""
 
     __test__ = False  # not a test class, despite the name
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message: what goes into a one-line error."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

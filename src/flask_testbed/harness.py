@@ -6,22 +6,26 @@ The fixtures and hooks stay thin: they tell the harness where pytest is
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, g
 from flask.ctx import AppContext
+from sqlalchemy.exc import DBAPIError
 
 from .app import created_databases, extension_of, unreachable, use_test_databases
 from .config import Settings
 from .database import migrations
-from .database.dialects import backend_for
+from .database.dialects import CannotClone, backend_for
 from .database.locks import RunLock
+from .database.naming import is_in_memory, template_url, xdist_worker
 from .database.safety import check_test_databases
-from .database.schema import Migrations, create_schema, drop_schema
-from .database.servers import drop_database
-from .errors import TestbedError
+from .database.schema import Migrations, create_schema, drop_schema, is_current
+from .database.servers import clone_database, drop_database, ensure_database
+from .database.urls import masked
+from .errors import TestbedError, one_line
 from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
 from .guards.queries import QueryCounter
@@ -59,11 +63,20 @@ class ScopeToken:
 
 class Harness:
     def __init__(
-        self, app: Flask, settings: Settings, say: Callable[[str], None] = print
+        self,
+        app: Flask,
+        settings: Settings,
+        say: Callable[[str], None] = print,
+        role: str | None = None,
+        templates: bool = False,
     ) -> None:
         self.app = app
         self.settings = settings
         self.say = say
+        #: the xdist controller's TEMPLATE, else None (a worker knows its id itself)
+        self.role = role
+        #: whether this worker's databases are cloned from the controller's templates
+        self.templates = templates
         self.db = extension_of(app)
         self._context: AppContext | None = None
         self._isolations: dict[str, Isolation] = {}
@@ -75,6 +88,8 @@ class Harness:
         self.queries = QueryCounter(self.engines)
         self._leaks: LeakCheck | None = None
         self._locks: list[RunLock] = []
+        #: worker databases replaced by a clone: this run's to drop, even if a killed run made them
+        self._cloned: list[Any] = []
 
     # -- the run --------------------------------------------------------
 
@@ -82,7 +97,11 @@ class Harness:
         """Everything that can be wrong before the first statement: safety, then reachability."""
         with self.app.app_context():
             use_test_databases(
-                self.app, self.db, self.settings.database_url, self.settings.allow_any_database
+                self.app,
+                self.db,
+                self.settings.database_url,
+                self.settings.allow_any_database,
+                self.role,
             )
             engines = dict(self.db.engines)
             check_test_databases(
@@ -100,24 +119,103 @@ class Harness:
 
     def start(self) -> None:
         """Check, then create the schema and open the default strategy, in an app context."""
+        try:
+            self._prepare()
+            with self.blocker.allowed():
+                reuse = self.settings.reuse_db and not self.settings.create_db
+                cloned = self._clone_templates(reuse) if self.templates else set()
+                if create_schema(self.db, reuse, self._migrations(), cloned) and reuse:
+                    self.say(
+                        "reusing the test database: its schema is current (--create-db rebuilds)"
+                    )
+                if self.settings.check_leaks:
+                    self._leaks = LeakCheck(self.db)
+                self._activate(self.settings.strategy)
+        except BaseException:
+            # No half-started run: its app context and locks would outlive it.
+            self._release()
+            raise
+        self.started = True
+
+    def _prepare(self) -> None:
         self.check()
         if not _has_app_context(self.app):
             self._context = self.app.app_context()
             self._context.push()
-        for url in dict.fromkeys(engine.url for engine in self.engines):
+        for url in self._databases():
             lock = RunLock(url)
             lock.acquire(self.say)
             self._locks.append(lock)
-        with self.blocker.allowed():
+        for engine in self.engines:
+            backend_for(engine).prepare_engine(engine)
+
+    def _databases(self) -> list[Any]:
+        return list(dict.fromkeys(engine.url for engine in self.engines))
+
+    # -- templates under pytest-xdist -----------------------------------
+
+    def build_templates(self) -> None:
+        """On the xdist controller: build the schema once, for the workers to clone.
+
+        The run lock on each template is held until :meth:`finish_templates`,
+        so a second run waits instead of rebuilding it under the workers.
+        """
+        try:
+            self._prepare()
+            with self.blocker.allowed():
+                if create_schema(self.db, not self.settings.create_db, self._migrations()):
+                    self.say("reusing the template database: its schema is current")
+                self.db.session.remove()
+        except BaseException:
+            self._release()
+            raise
+        # Nothing may stay connected to a template PostgreSQL copies.
+        for engine in self.engines:
+            engine.dispose()
+        self.blocker.uninstall()
+
+    def finish_templates(self) -> None:
+        try:
+            if not self.settings.reuse_db:
+                for url in self._databases():
+                    drop_database(url, files=True)
+        finally:
+            self._release()
+
+    def _clone_templates(self, reuse: bool) -> set[str | None]:
+        """Copy the controller's template into each of this worker's databases.
+
+        Returns the binds that were cloned. A worker database a previous
+        ``--reuse-db`` run left current is kept; one the backend cannot clone
+        (or whose template is gone) is built by the worker itself.
+        """
+        worker = xdist_worker()
+        migrations = self._migrations()
+        cloned: set[str | None] = set()
+        for url in self._databases():
+            if is_in_memory(url) or worker is None:
+                continue
+            keys = [key for key, engine in self.db.engines.items() if engine.url == url]
+            if reuse and all(is_current(self.db, key, migrations) for key in keys):
+                continue
             for engine in self.engines:
-                backend_for(engine).prepare_engine(engine)
-            reuse = self.settings.reuse_db and not self.settings.create_db
-            if create_schema(self.db, reuse, self._migrations()) and reuse:
-                self.say("reusing the test database: its schema is current (--create-db rebuilds)")
-            if self.settings.check_leaks:
-                self._leaks = LeakCheck(self.db)
-            self._activate(self.settings.strategy)
-        self.started = True
+                engine.dispose()  # PostgreSQL drops a database only when nobody uses it
+            template = template_url(url, worker)
+            try:
+                clone_database(template, url)
+            except (CannotClone, DBAPIError) as exc:
+                reason = one_line(getattr(exc, "orig", None) or exc)
+                # A warning: xdist brings it from the worker to the run's summary.
+                warnings.warn(
+                    f"flask-testbed: cannot clone {masked(template)} ({reason}); "
+                    f"{masked(url)} builds its own schema",
+                    stacklevel=1,
+                )
+                ensure_database(url)
+                continue
+            cloned.update(keys)
+            self._cloned.append(url)
+        return cloned
 
     def _migrations(self) -> Migrations | None:
         if self.settings.schema != "migrations":
@@ -141,14 +239,19 @@ class Harness:
             if not self.settings.reuse_db:
                 for url in created_databases(self.app):
                     drop_database(url)
+                for url in self._cloned:  # a worker's copy: SQLite files go too
+                    drop_database(url, files=True)
         finally:
-            for lock in self._locks:
-                lock.release()
-            self._locks = []
-            self.started = False
-            if self._context is not None:
-                self._context.pop()
-                self._context = None
+            self._release()
+
+    def _release(self) -> None:
+        for lock in self._locks:
+            lock.release()
+        self._locks = []
+        self.started = False
+        if self._context is not None:
+            self._context.pop()
+            self._context = None
 
     # -- scopes ---------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import fixtures
+from . import fixtures, parallel
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
 from .errors import TestbedError
@@ -45,31 +45,50 @@ def pytest_configure(config: pytest.Config) -> None:
     except TestbedError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(fixtures, "flask_testbed.fixtures")
+    # Its hooks run on an xdist controller only (xdist decides that after us).
+    config.pluginmanager.register(parallel.Controller(load_harness), "flask_testbed.xdist")
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Load and check the configured app before collection: bad input stops the run here."""
-    settings = session.config.stash[SETTINGS]
+    harness = load_harness(session.config)
+    if harness is not None:
+        # The app is loaded: a query while test modules import is now caught.
+        harness.blocker.refuse("collection")
+
+
+def load_harness(config: pytest.Config) -> Harness | None:
+    """The configured app's harness, loaded and checked once per process (None: no app)."""
+    if HARNESS in config.stash:
+        return config.stash[HARNESS]
+    settings = config.stash[SETTINGS]
     if not settings.app:
-        return
+        return None
     from .app import load_app
 
+    role = parallel.database_role(config)
     try:
         app = load_app(
             settings.app,
             settings.app_config,
             settings.database_url,
             settings.allow_any_database,
-            session.config.rootpath,
+            config.rootpath,
+            role,
         )
-        harness = Harness(app, settings, say=announcer(session.config))
+        harness = Harness(
+            app,
+            settings,
+            say=announcer(config),
+            role=role,
+            templates=parallel.templates_ready(config),
+        )
         harness.check()
     except TestbedError as exc:
         raise pytest.UsageError(str(exc)) from None
-    session.config.stash[HARNESS] = harness
-    # The app is loaded: a query while test modules import is now caught.
-    harness.blocker.refuse("collection")
+    config.stash[HARNESS] = harness
+    return harness
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -130,6 +149,7 @@ def pytest_collection_modifyitems(
     default = config.stash[SETTINGS].strategy
     strategies: dict[pytest.Node, set[str]] = {}
     prerequests: dict[pytest.Node, dict[str, None]] = {}
+    flows = []
     for item in items:
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
@@ -137,6 +157,8 @@ def pytest_collection_modifyitems(
             continue
         plan = _plan(marker, item, default, shared=not MODULE_CLIENTS.isdisjoint(names))
         item.stash[PLAN] = plan
+        if plan.shared:
+            flows.append(item)
         for scope, parent_type in (("module", pytest.Module), ("class", pytest.Class)):
             parent = item.getparent(parent_type)
             if parent is not None:
@@ -151,6 +173,7 @@ def pytest_collection_modifyitems(
             marker = parent.get_closest_marker(MARKER)
             parent.stash[STRATEGY] = _plan(marker, parent, default).strategy
         parent.stash[PREREQUESTS] = list(prerequests[parent])
+    parallel.report_flows(config, flows)
 
 
 def _wider_fixtures(item: pytest.Item, scopes: tuple[str, ...]) -> list[str]:

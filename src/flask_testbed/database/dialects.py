@@ -93,6 +93,14 @@ class Backend:
     def create_database(self, connection: Connection, name: str) -> None:
         connection.exec_driver_sql(f"CREATE DATABASE {self._quote(connection, name)}")
 
+    def clone_database(self, connection: Connection, source: str, target: str) -> None:
+        """Replace database ``target`` with a copy of ``source``: its tables and their rows.
+
+        Raises :class:`CannotClone` when the copy would not be faithful; the
+        caller then builds the schema itself.
+        """
+        raise CannotClone(f"{connection.dialect.name} databases cannot be cloned")
+
     def try_lock(self, connection: Connection, name: str) -> bool:
         """Take the run lock on ``name`` if it is free (held until ``connection`` closes)."""
         return bool(
@@ -110,6 +118,10 @@ class Backend:
     @staticmethod
     def _quoted(connection: Connection, table: Table) -> str:
         return connection.dialect.identifier_preparer.format_table(table)
+
+
+class CannotClone(Exception):
+    """A database this backend cannot copy faithfully (the reason is the message)."""
 
 
 class SQLiteBackend(Backend):
@@ -175,6 +187,16 @@ class PostgreSQLBackend(Backend):
             f"DROP DATABASE IF EXISTS {self._quote(connection, name)} WITH (FORCE)"
         )
 
+    def clone_database(self, connection: Connection, source: str, target: str) -> None:
+        # A file-level copy by the server: about 0.1 s whatever the schema's
+        # size, against about 1 s for create_all of 200 tables. The source must
+        # have no open connection, which is why run locks live in `postgres`.
+        self.drop_database(connection, target)
+        connection.exec_driver_sql(
+            f"CREATE DATABASE {self._quote(connection, target)} "
+            f"TEMPLATE {self._quote(connection, source)}"
+        )
+
     def try_lock(self, connection: Connection, name: str) -> bool:
         return bool(
             connection.exec_driver_sql(
@@ -236,6 +258,46 @@ class MySQLBackend(Backend):
         engine.dispose()
 
     sequence_reset_is_ddl = True
+
+    def clone_database(self, connection: Connection, source: str, target: str) -> None:
+        # No TEMPLATE here. SHOW CREATE TABLE replayed in the target creates each
+        # table with its indexes and foreign keys in one statement: about 0.7 s
+        # for 200 tables, against about 3 s for create_all, whose separate
+        # CREATE INDEX statements each rebuild their table. CREATE TABLE ... LIKE
+        # would be as fast but drops the foreign keys.
+        other = connection.exec_driver_sql(
+            "SELECT 'views' FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %(db)s "
+            "UNION ALL SELECT 'triggers' FROM information_schema.TRIGGERS "
+            "WHERE TRIGGER_SCHEMA = %(db)s "
+            "UNION ALL SELECT 'routines' FROM information_schema.ROUTINES "
+            "WHERE ROUTINE_SCHEMA = %(db)s "
+            "UNION ALL SELECT 'events' FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %(db)s",
+            {"db": source},
+        ).scalars().all()
+        if other:
+            raise CannotClone(f"{source} holds {', '.join(sorted(set(other)))}")
+        tables = connection.exec_driver_sql(
+            "SELECT TABLE_NAME FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = %(db)s AND TABLE_TYPE = 'BASE TABLE'",
+            {"db": source},
+        ).scalars().all()
+        quote = connection.dialect.identifier_preparer.quote
+        statements = [
+            connection.exec_driver_sql(
+                f"SHOW CREATE TABLE {quote(source)}.{quote(table)}"
+            ).one()[1]
+            for table in tables
+        ]
+        self.drop_database(connection, target)
+        self.create_database(connection, target)
+        connection.exec_driver_sql(f"USE {quote(target)}")
+        with self.foreign_keys_off(connection):
+            for statement in statements:
+                connection.exec_driver_sql(statement.replace("%", "%%"))
+            for table in tables:  # the fingerprint, alembic_version, seed rows
+                connection.exec_driver_sql(
+                    f"INSERT INTO {quote(table)} SELECT * FROM {quote(source)}.{quote(table)}"
+                )
 
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         connection.exec_driver_sql(

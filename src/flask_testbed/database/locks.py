@@ -40,9 +40,11 @@ class RunLock:
                 fcntl.flock(handle, fcntl.LOCK_EX)
             self._held = handle
             return
-        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        # Held from the server's maintenance database: a connection to the test
+        # database itself would keep PostgreSQL from cloning it as a template.
+        backend = backend_for(sa.create_engine(self.url, poolclass=sa.pool.NullPool))
+        engine = sa.create_engine(backend.maintenance_url(self.url), poolclass=sa.pool.NullPool)
         connection = engine.connect()
-        backend = backend_for(connection)
         if not backend.try_lock(connection, name):
             say(message)
             backend.lock(connection, name)

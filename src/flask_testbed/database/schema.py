@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,21 +75,28 @@ class Migrations:
     upgrade: Callable[[], None]
 
 
-def create_schema(db: Any, reuse: bool = False, migrations: Migrations | None = None) -> bool:
+def create_schema(
+    db: Any,
+    reuse: bool = False,
+    migrations: Migrations | None = None,
+    cloned: Collection[str | None] = (),
+) -> bool:
     """Create every table; True when an existing, current schema was reused instead.
 
     Without ``reuse``, whatever an earlier (perhaps killed) run left is dropped
     first. With it, a schema whose fingerprint (the DDL of the models, or the
     migration head) matches is kept and only emptied, so a killed run's rows
-    cannot change this run's results.
+    cannot change this run's results. The binds in ``cloned`` were just copied
+    from a template: kept as they are when their fingerprint matches.
     """
     stale = []
     for key, engine, metadata in binds(db):
         backend = backend_for(engine)
-        current = migrations.head if migrations else fingerprint.of_schema(metadata, engine.dialect)
+        current = _wanted(engine, metadata, migrations)
         with maintenance(engine) as connection:
-            if reuse and fingerprint.stored(connection, key) == current:
-                backend.empty_tables(connection, metadata.sorted_tables)
+            if (reuse or key in cloned) and fingerprint.stored(connection, key) == current:
+                if key not in cloned:
+                    backend.empty_tables(connection, metadata.sorted_tables)
                 continue
             with backend.foreign_keys_off(connection):
                 metadata.drop_all(connection)
@@ -103,6 +110,19 @@ def create_schema(db: Any, reuse: bool = False, migrations: Migrations | None = 
         with maintenance(engine) as connection:
             fingerprint.store(connection, key, current)
     return not stale
+
+
+def is_current(db: Any, key: str | None, migrations: Migrations | None = None) -> bool:
+    """Whether bind ``key``'s database holds the schema this run wants."""
+    engine, metadata = db.engines[key], db.metadatas.get(key)
+    if metadata is None:
+        return True
+    with engine.connect() as connection:
+        return fingerprint.stored(connection, key) == _wanted(engine, metadata, migrations)
+
+
+def _wanted(engine: Engine, metadata: MetaData, migrations: Migrations | None) -> str:
+    return migrations.head if migrations else fingerprint.of_schema(metadata, engine.dialect)
 
 
 def drop_schema(db: Any) -> None:
