@@ -23,12 +23,25 @@ import sqlalchemy.dialects.sqlite
 
 APPS = Path(__file__).parent / "apps"
 
+#: Under pytest-xdist, this suite's own worker id ("gw0"...). Taken out of the
+#: environment, so that the inner sessions it starts do not take themselves for
+#: workers; each worker uses databases of its own instead.
+OUTER_WORKER = os.environ.pop("PYTEST_XDIST_WORKER", None)
+for _variable in ("PYTEST_XDIST_TESTRUNUID", "PYTEST_XDIST_WORKER_COUNT"):
+    os.environ.pop(_variable, None)
+
+
+def own(name: str) -> str:
+    """A database name private to this run of the suite (to this worker under xdist)."""
+    return f"{name}_{OUTER_WORKER}" if OUTER_WORKER else name
+
+
 SERVER_URLS = {
     "postgresql": os.environ.get(
-        "TESTBED_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        "TESTBED_TEST_POSTGRESQL_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{own('test')}"
     ),
     "mariadb": os.environ.get(
-        "TESTBED_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+        "TESTBED_TEST_MARIADB_URL", f"mysql+pymysql://root@127.0.0.1:3306/{own('test')}"
     ),
 }
 _reachable: dict[str, str | None] = {}
@@ -39,6 +52,10 @@ def server_url(name: str) -> str:
     url = SERVER_URLS[name]
     if name not in _reachable:
         try:
+            if OUTER_WORKER:
+                from flask_testbed.database.servers import ensure_database
+
+                ensure_database(sa.make_url(url))
             engine = sa.create_engine(url)
             with engine.connect():
                 pass

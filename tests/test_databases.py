@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists, server_url
+from conftest import database_exists, own, server_url
 
 from flask_testbed.database.servers import drop_database
 
@@ -22,8 +22,8 @@ def configured(server, pytester):
     """An app whose own config names a database without 'test' in its name."""
     from conftest import APPS
 
-    url = server.set(database="shop_auto")
-    expected = server.set(database="test_shop_auto")
+    url = server.set(database=AUTO)
+    expected = server.set(database=f"test_{AUTO}")
     drop_database(expected)
     pytester.makepyfile(shop=(APPS / "shop.py").read_text())
     pytester.makeini("[pytest]\ntestbed_app = shop:create_app\n")
@@ -42,12 +42,13 @@ def _run(pytester, url, *args, **files):
         return pytester.runpytest("-p", "no:cacheprovider", *args)
 
 
-USES_DB = """
+AUTO = own("shop_auto")
+USES_DB = f"""
 from shop import db
 
 def test_database_name(client):
-    assert db.engine.url.database == "test_shop_auto"
-    assert client.post("/items", json={"name": "a"}).status_code == 201
+    assert db.engine.url.database == "test_{AUTO}"
+    assert client.post("/items", json={{"name": "a"}}).status_code == 201
 """
 
 

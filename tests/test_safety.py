@@ -2,7 +2,9 @@
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists, server_url
+from conftest import database_exists, own, server_url
+
+from flask_testbed.database.servers import ensure_database
 
 SIMPLE_TEST = "def test_uses_db(client):\n    assert client.get('/items').json == []\n"
 
@@ -10,15 +12,8 @@ SIMPLE_TEST = "def test_uses_db(client):\n    assert client.get('/items').json =
 @pytest.fixture(params=["postgresql", "mariadb"])
 def production_url(request):
     """A server database whose name lacks 'test', holding a canary row, with a password."""
-    base = sa.make_url(server_url(request.param))
-    if request.param == "postgresql":
-        url = base.set(database="postgres")
-    else:
-        admin = sa.create_engine(base)
-        with admin.begin() as connection:
-            connection.exec_driver_sql("CREATE DATABASE IF NOT EXISTS canary_shop")
-        admin.dispose()
-        url = base.set(database="canary_shop")
+    url = sa.make_url(server_url(request.param)).set(database=own("canary_shop"))
+    ensure_database(url)
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE IF EXISTS item")
