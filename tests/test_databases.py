@@ -168,3 +168,31 @@ def test_holds_the_database(client):
     waited = [out for out in outputs if "waiting for it to finish" in out]
     assert len(waited) == 1, outputs
     assert "flask-testbed: another test run is using" in waited[0]
+
+
+def test_a_run_waiting_for_one_that_drops_the_database_gets_it_back(pytester, configured):
+    """The first run created test_<name> and drops it at its end; the second waited meanwhile."""
+    url, expected = configured
+    pytester.makepyfile(
+        test_slow=f"""
+import time
+from shop import db
+
+def test_holds_the_database(client):
+    assert db.engine.url.database == "{expected.database}"
+    client.post("/items", json={{"name": "mine"}})
+    time.sleep(1.5)
+    assert client.get("/items").json == ["mine"]
+"""
+    )
+    env = {**os.environ, "SHOP_DATABASE_URL": url, "SHOP_AUDIT_URL": url}
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    runs = [
+        subprocess.Popen(command, cwd=pytester.path, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum("waiting for it to finish" in out for out in outputs) == 1, outputs
+    assert not database_exists(expected)

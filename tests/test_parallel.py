@@ -1,5 +1,8 @@
 """pytest-xdist: the schema is built once, on the controller, and cloned per worker."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +162,31 @@ def test_a_client_module_flow_stays_whole_under_the_default_distribution(shop):
         if "test_flow.py::" in line and "PASSED" in line
     }
     assert len(workers) == 1, workers  # e.g. {"[gw1]"}
+
+
+def test_two_parallel_runs_at_once_wait_for_each_other(shop):
+    shop.pytester.makepyfile(
+        test_slow="""
+import time
+import pytest
+
+@pytest.mark.parametrize("n", range(2))
+def test_holds_the_database(client, n):
+    client.post("/items", json={"name": "mine"})
+    time.sleep(1.5)
+    assert client.get("/items").json == ["mine"]
+"""
+    )
+    env = {**os.environ, **shop.env}
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+               f"--testbed-db-url={shop.database_url}"]
+    runs = [
+        subprocess.Popen(command, cwd=shop.pytester.path, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=180)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    waited = [out for out in outputs if "waiting for it to finish" in out]
+    assert len(waited) == 1, outputs
+    assert "_template" in waited[0]  # the second controller waits for the first run's template

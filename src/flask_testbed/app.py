@@ -138,6 +138,11 @@ def created_databases(app: Flask) -> list[URL]:
     return list(app.extensions.get(TESTBED, {}).get("created", []))
 
 
+def remember_created(app: Flask, url: URL) -> None:
+    """Count ``url`` among the databases this run created (and drops at its end)."""
+    app.extensions.setdefault(TESTBED, {}).setdefault("created", []).append(url)
+
+
 def use_test_databases(
     app: Flask, db: SQLAlchemy, database_url: str | None, allow_any: bool, role: str | None = None
 ) -> None:

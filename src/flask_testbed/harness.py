@@ -15,7 +15,13 @@ from flask import Flask, g
 from flask.ctx import AppContext
 from sqlalchemy.exc import DBAPIError
 
-from .app import created_databases, extension_of, unreachable, use_test_databases
+from .app import (
+    created_databases,
+    extension_of,
+    remember_created,
+    unreachable,
+    use_test_databases,
+)
 from .config import Settings
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
@@ -114,6 +120,9 @@ class Harness:
                         pass
                 except Exception as exc:  # whatever the driver raises, it means: not reachable
                     raise unreachable(key, engine.url, exc) from None
+                # Hold nothing until the run lock is ours: an idle connection would
+                # keep another run from cloning or dropping this database.
+                engine.dispose()
             self.engines[:] = engines.values()
             self.blocker.install(self.engines)
 
@@ -144,8 +153,13 @@ class Harness:
             self._context.push()
         for url in self._databases():
             lock = RunLock(url)
-            lock.acquire(self.say)
             self._locks.append(lock)
+            if lock.acquire(self.say):
+                # The run we waited for may have dropped the database at its end.
+                for engine in self.engines:
+                    engine.dispose()
+                if ensure_database(url):
+                    remember_created(self.app, url)
         for engine in self.engines:
             backend_for(engine).prepare_engine(engine)
 

@@ -26,30 +26,35 @@ class RunLock:
         self.url = url
         self._held: Any = None
 
-    def acquire(self, say: Callable[[str], None]) -> None:
+    def acquire(self, say: Callable[[str], None]) -> bool:
+        """Take the lock; True when another run held it and this one waited."""
         if is_in_memory(self.url):
-            return
+            return False
         name = f"flask-testbed:{self.url.database}"
         message = f"another test run is using {masked(self.url)}; waiting for it to finish"
         if self.url.get_backend_name() == "sqlite":
             handle = open(Path(f"{self.url.database}.testbed-lock"), "w")  # noqa: SIM115
+            waited = False
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 say(message)
                 fcntl.flock(handle, fcntl.LOCK_EX)
+                waited = True
             self._held = handle
-            return
+            return waited
         # Held from the server's maintenance database: a connection to the test
         # database itself would keep PostgreSQL from cloning it as a template.
         backend = backend_for(sa.create_engine(self.url, poolclass=sa.pool.NullPool))
         engine = sa.create_engine(backend.maintenance_url(self.url), poolclass=sa.pool.NullPool)
         connection = engine.connect()
-        if not backend.try_lock(connection, name):
+        waited = not backend.try_lock(connection, name)
+        if waited:
             say(message)
             backend.lock(connection, name)
         connection.commit()
         self._held = (engine, connection)
+        return waited
 
     def release(self) -> None:
         held, self._held = self._held, None
