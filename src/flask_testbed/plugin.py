@@ -134,9 +134,11 @@ def pytest_collection_modifyitems(
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
         if marker is None and DATABASE_FIXTURES.isdisjoint(names):
+            _drop_idle_fixtures(item, database=False)
             continue
         plan = _plan(marker, item, default, shared=not MODULE_CLIENTS.isdisjoint(names))
         item.stash[PLAN] = plan
+        _drop_idle_fixtures(item, database=True)
         for scope, parent_type in (("module", pytest.Module), ("class", pytest.Class)):
             parent = item.getparent(parent_type)
             if parent is not None:
@@ -151,6 +153,26 @@ def pytest_collection_modifyitems(
             marker = parent.get_closest_marker(MARKER)
             parent.stash[STRATEGY] = _plan(marker, parent, default).strategy
         parent.stash[PREREQUESTS] = list(prerequests[parent])
+
+
+def _drop_idle_fixtures(item: pytest.Item, database: bool) -> None:
+    """Take the autouse scope fixtures that would do nothing off the item.
+
+    An autouse fixture that returns at once still costs pytest's setup and
+    teardown of a fixture, per test: the class scope for every test outside a
+    class, the test scope for every test that does not use the database.
+    """
+    names = getattr(item, "fixturenames", None)
+    if not isinstance(names, list):
+        return
+    idle = []
+    if item.getparent(pytest.Class) is None:
+        idle.append("_testbed_class_scope")
+    if not database:
+        idle.append("_testbed_test_scope")
+    if any(name in names for name in idle):
+        # A new list: the parametrized items of one function share theirs.
+        item.fixturenames = [name for name in names if name not in idle]
 
 
 def _wider_fixtures(item: pytest.Item, scopes: tuple[str, ...]) -> list[str]:
