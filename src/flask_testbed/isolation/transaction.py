@@ -39,6 +39,8 @@ class _Scope:
     # Objects the scope inserted: their rows go with the savepoint, so they must
     # leave the identity map too (SQLite reuses their ids at once).
     inserted: list[tuple[Session, Any]] = field(default_factory=list)
+    # Per pinned connection, its statement count once the scope's savepoint was set.
+    start: dict[int, int] = field(default_factory=dict)
 
 
 class TransactionIsolation:
@@ -55,6 +57,8 @@ class TransactionIsolation:
         #: per depth, a savepoint rolled back to and kept for the next scope at that depth,
         #: with the statement count of each pinned connection when it was parked
         self._parked: dict[int, dict[int, int]] = {}
+        #: per pinned connection, its statement count when its outer transaction began
+        self._fresh: dict[int, int] = {}
 
     @property
     def is_open(self) -> bool:
@@ -71,6 +75,7 @@ class TransactionIsolation:
             pinned.pin()
             self.pins.append(pinned)
             self._by_engine[engine] = pinned
+            self._fresh[id(pinned)] = pinned.statements
         self._pinned_connections = {id(p.connection) for p in self.pins}
         self._route_sessions()
         event.listen(Session, "after_begin", self._on_session_begin)
@@ -87,6 +92,7 @@ class TransactionIsolation:
         self._by_engine.clear()
         self._scopes.clear()
         self._parked.clear()
+        self._fresh.clear()
         self._run_wrote = False
         self._pinned_connections = set()
         for pinned in pins:
@@ -111,6 +117,7 @@ class TransactionIsolation:
             assert pinned.connection is not None
             scope.base[id(pinned)] = pinned.connection.get_nested_transaction()
         self._run_on_pins(lambda pinned: self._open_savepoint(pinned, scope.savepoint, parked))
+        scope.start = {id(pinned): pinned.statements for pinned in self.pins}
         self._scopes.append(scope)
         if reset_sequences:
             for _key, engine, metadata in binds(self.db):
@@ -133,7 +140,7 @@ class TransactionIsolation:
             if self._scopes:
                 self._scopes[-1].inserted.extend(scope.inserted)
             return
-        self._run_on_pins(lambda pinned: pinned.run([f"ROLLBACK TO SAVEPOINT {name}"]))
+        self._run_on_pins(lambda pinned: pinned.run(self._rollback(pinned, scope, depth)))
         # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
         # so that the sessions' rollback below sends nothing (one round trip less).
         for pinned in self.pins:
@@ -148,6 +155,19 @@ class TransactionIsolation:
         # ROLLBACK TO keeps the savepoint: the next scope at this depth reuses it
         # instead of releasing it and setting it again (one round trip per test).
         self._parked[depth] = {id(pinned): pinned.statements for pinned in self.pins}
+
+    def _rollback(self, pinned: PinnedEngine, scope: _Scope, depth: int) -> list[str]:
+        """The statements that undo ``scope``: ROLLBACK TO, or a new outer transaction.
+
+        When nothing ran in the outer transaction but inside this scope, the
+        enclosing savepoints hold nothing: ending the transaction and setting
+        them again undoes the same, where the backend finds that cheaper.
+        """
+        key = id(pinned)
+        if not pinned.backend.restarts_outer_transaction or scope.start[key] != self._fresh[key]:
+            return [f"ROLLBACK TO SAVEPOINT {scope.savepoint}"]
+        self._fresh[key] = pinned.statements
+        return ["ROLLBACK", "BEGIN", *(f"SAVEPOINT testbed_{d}" for d in range(depth + 1))]
 
     def _end_sessions(self, scope: _Scope) -> None:
         """Roll back the sessions that began in the scope, newest first, then leaked handles."""
