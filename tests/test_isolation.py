@@ -336,3 +336,27 @@ class TestInClass:
             setups[line.split()[-1]] += 1
     assert setups == {"_testbed_module_scope": 1, "_testbed_class_scope": 1,
                       "_testbed_test_scope": 3}, lines
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_another_app_of_the_same_extension_keeps_its_own_database(shop):
+    result = shop.run(
+        test_two_apps="""
+from shop import Item, create_app, db
+
+def test_each_app_its_database(db_session, tmp_path, monkeypatch):
+    assert Item.query.count() == 0
+    monkeypatch.setenv("SHOP_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    other = create_app()
+    with other.app_context():
+        db.create_all()
+        db.session.add(Item(name="elsewhere"))
+        db.session.commit()
+        assert Item.query.count() == 1
+    assert Item.query.count() == 0
+    with other.app_context():
+        assert [item.name for item in Item.query.all()] == ["elsewhere"]
+        db.engine.dispose()
+""",
+    )
+    result.assert_outcomes(passed=1)

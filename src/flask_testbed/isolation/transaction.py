@@ -12,6 +12,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
@@ -222,12 +224,28 @@ class TransactionIsolation:
         cls = FlaskSQLAlchemySession
         inherited = self._original_get_bind = cls.get_bind
         by_engine = self._by_engine
+        # The extension's answer depends on the extension, the current app, the
+        # mapper and the clause's table only (given a default engine, which ends
+        # its search), and finding the app's engines is most of its cost: a
+        # dozen calls per test. Remembered while these pins last.
+        routes: dict[tuple[Any, ...], tuple[Any, PinnedEngine | None]] = {}
 
-        def get_bind(session: Session, *args: Any, **kwargs: Any) -> Any:
-            bind = inherited(session, *args, **kwargs)
-            pinned = by_engine.get(bind)
+        def get_bind(
+            session: Session, mapper: Any = None, clause: Any = None, bind: Any = None, **kw: Any
+        ) -> Any:
+            key = _route_key(session, mapper, clause) if bind is None else None
+            try:
+                route = routes.get(key) if key is not None else None
+            except TypeError:  # an unhashable mapper argument: not remembered
+                route = key = None
+            if route is None:
+                found = inherited(session, mapper, clause, bind, **kw)
+                route = (found, by_engine.get(found))
+                if key is not None and None in session._db.engines:
+                    routes[key] = route
+            found, pinned = route
             if pinned is None:
-                return bind
+                return found
             # Set here rather than on the sessionmaker: a session created before
             # the engines were pinned would otherwise join with rollback_only.
             session.join_transaction_mode = "create_savepoint"
@@ -295,6 +313,20 @@ class TransactionIsolation:
         self.open()
         for _ in range(depth):
             self.enter()
+
+
+def _route_key(session: Session, mapper: Any, clause: Any) -> tuple[Any, ...] | None:
+    """What Flask-SQLAlchemy's ``get_bind`` looks at, or None where it cannot be remembered."""
+    try:
+        app = current_app._get_current_object()
+    except RuntimeError:  # no app context: the extension raises its own error
+        return None
+    table = None
+    if isinstance(clause, sa.Table):
+        table = clause
+    elif isinstance(clause, sa.UpdateBase) and isinstance(clause.table, sa.Table):
+        table = clause.table
+    return (getattr(session, "_db", None), app, mapper, table)
 
 
 def _disarm(pinned: PinnedEngine, base: Any) -> None:
