@@ -28,6 +28,8 @@ DATABASE_FIXTURES = frozenset(
 MODULE_CLIENTS = frozenset({"client_module", "test_client_module"})
 MARKER_ARGUMENTS = ("strategy", "reset_sequences", "config")
 _WIDER = {"module": ("session", "package"), "class": ("session", "package", "module")}
+WATCH = "flask_testbed.watch"
+_WATCHED = ("session", "package", "module", "class", "function")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,33 +96,47 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
         harness.blocker.refuse(None)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
-    """Watch the user's data fixtures whose scope cannot keep what they write."""
-    config = request.config
-    harness = config.stash.get(HARNESS, None)
-    item = config.stash.get(CURRENT, None)
-    if (
-        harness is None
-        or not harness.started
-        or item is None
-        or PLAN not in item.stash
-        or fixturedef.argname in DATABASE_FIXTURES
-        or fixturedef.argname.startswith("_testbed")
-    ):
-        return (yield)
-    plan = item.stash[PLAN]
-    strategy = plan.strategy
-    if not needs_watching(fixturedef.scope, strategy, plan.shared):
-        return (yield)
-    tracker = WriteTracker(harness.engines)
-    tracker.start()
-    try:
-        result = yield
-    finally:
-        tracker.stop()
-    judge(fixturedef, tracker, strategy, item.nodeid)
-    return result
+class FixtureWatch:
+    """Watches the user's data fixtures whose scope cannot keep what they write.
+
+    Registered only when a collected test has such a scope to fear: otherwise
+    the wrapper would still run around every fixture of every test.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+        config = request.config
+        harness = config.stash.get(HARNESS, None)
+        item = config.stash.get(CURRENT, None)
+        if (
+            harness is None
+            or not harness.started
+            or item is None
+            or PLAN not in item.stash
+            or fixturedef.argname in DATABASE_FIXTURES
+            or fixturedef.argname.startswith("_testbed")
+        ):
+            return (yield)
+        plan = item.stash[PLAN]
+        strategy = plan.strategy
+        if not needs_watching(fixturedef.scope, strategy, plan.shared):
+            return (yield)
+        tracker = WriteTracker(harness.engines)
+        tracker.start()
+        try:
+            result = yield
+        finally:
+            tracker.stop()
+        judge(fixturedef, tracker, strategy, item.nodeid)
+        return result
+
+
+def _watch_fixtures(config: pytest.Config, plans: list[TestPlan]) -> None:
+    if config.pluginmanager.has_plugin(WATCH):
+        return
+    kinds = {(plan.strategy, plan.shared) for plan in plans}
+    if any(needs_watching(scope, *kind) for kind in kinds for scope in _WATCHED):
+        config.pluginmanager.register(FixtureWatch(), WATCH)
 
 
 def pytest_collection_modifyitems(
@@ -130,6 +146,7 @@ def pytest_collection_modifyitems(
     default = config.stash[SETTINGS].strategy
     strategies: dict[pytest.Node, set[str]] = {}
     prerequests: dict[pytest.Node, dict[str, None]] = {}
+    plans: list[TestPlan] = []
     for item in items:
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
@@ -138,6 +155,7 @@ def pytest_collection_modifyitems(
             continue
         plan = _plan(marker, item, default, shared=not MODULE_CLIENTS.isdisjoint(names))
         item.stash[PLAN] = plan
+        plans.append(plan)
         _drop_idle_fixtures(item, database=True)
         for scope, parent_type in (("module", pytest.Module), ("class", pytest.Class)):
             parent = item.getparent(parent_type)
@@ -153,6 +171,7 @@ def pytest_collection_modifyitems(
             marker = parent.get_closest_marker(MARKER)
             parent.stash[STRATEGY] = _plan(marker, parent, default).strategy
         parent.stash[PREREQUESTS] = list(prerequests[parent])
+    _watch_fixtures(config, plans)
 
 
 def _drop_idle_fixtures(item: pytest.Item, database: bool) -> None:
