@@ -303,3 +303,60 @@ def test_3_starts_clean_again(client):
          f"*cleanup of * waited 2 s for a lock held by connection * (*{detail}*)"
          "*close it before the test ends*"]
     )
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_scope_fixtures_run_only_where_they_isolate_something(shop):
+    result = shop.run(
+        "--setup-show",
+        test_scopes="""
+import pytest
+from shop import Item, db
+
+@pytest.mark.parametrize("marked", [pytest.param(True, marks=pytest.mark.testbed), False])
+def test_one_param_is_a_database_test(marked):
+    if marked:
+        db.session.add(Item(name="param"))
+        db.session.commit()
+
+def test_module_level(db_session):
+    assert Item.query.count() == 0
+
+class TestInClass:
+    def test_in_class(self, db_session):
+        assert Item.query.count() == 0
+""",
+    )
+    result.assert_outcomes(passed=4)
+    lines = result.stdout.lines
+    setups = {}
+    for line in lines:
+        if "SETUP" in line and "_testbed_" in line:
+            setups.setdefault(line.split()[-1], 0)
+            setups[line.split()[-1]] += 1
+    assert setups == {"_testbed_module_scope": 1, "_testbed_class_scope": 1,
+                      "_testbed_test_scope": 3}, lines
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_another_app_of_the_same_extension_keeps_its_own_database(shop):
+    result = shop.run(
+        test_two_apps="""
+from shop import Item, create_app, db
+
+def test_each_app_its_database(db_session, tmp_path, monkeypatch):
+    assert Item.query.count() == 0
+    monkeypatch.setenv("SHOP_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    other = create_app()
+    with other.app_context():
+        db.create_all()
+        db.session.add(Item(name="elsewhere"))
+        db.session.commit()
+        assert Item.query.count() == 1
+    assert Item.query.count() == 0
+    with other.app_context():
+        assert [item.name for item in Item.query.all()] == ["elsewhere"]
+        db.engine.dispose()
+""",
+    )
+    result.assert_outcomes(passed=1)

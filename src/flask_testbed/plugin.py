@@ -28,6 +28,8 @@ DATABASE_FIXTURES = frozenset(
 MODULE_CLIENTS = frozenset({"client_module", "test_client_module"})
 MARKER_ARGUMENTS = ("strategy", "reset_sequences", "config")
 _WIDER = {"module": ("session", "package"), "class": ("session", "package", "module")}
+WATCH = "flask_testbed.watch"
+_WATCHED = ("session", "package", "module", "class", "function")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -113,33 +115,47 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
         harness.blocker.refuse(None)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
-    """Watch the user's data fixtures whose scope cannot keep what they write."""
-    config = request.config
-    harness = config.stash.get(HARNESS, None)
-    item = config.stash.get(CURRENT, None)
-    if (
-        harness is None
-        or not harness.started
-        or item is None
-        or PLAN not in item.stash
-        or fixturedef.argname in DATABASE_FIXTURES
-        or fixturedef.argname.startswith("_testbed")
-    ):
-        return (yield)
-    plan = item.stash[PLAN]
-    strategy = plan.strategy
-    if not needs_watching(fixturedef.scope, strategy, plan.shared):
-        return (yield)
-    tracker = WriteTracker(harness.engines)
-    tracker.start()
-    try:
-        result = yield
-    finally:
-        tracker.stop()
-    judge(fixturedef, tracker, strategy, item.nodeid)
-    return result
+class FixtureWatch:
+    """Watches the user's data fixtures whose scope cannot keep what they write.
+
+    Registered only when a collected test has such a scope to fear: otherwise
+    the wrapper would still run around every fixture of every test.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+        config = request.config
+        harness = config.stash.get(HARNESS, None)
+        item = config.stash.get(CURRENT, None)
+        if (
+            harness is None
+            or not harness.started
+            or item is None
+            or PLAN not in item.stash
+            or fixturedef.argname in DATABASE_FIXTURES
+            or fixturedef.argname.startswith("_testbed")
+        ):
+            return (yield)
+        plan = item.stash[PLAN]
+        strategy = plan.strategy
+        if not needs_watching(fixturedef.scope, strategy, plan.shared):
+            return (yield)
+        tracker = WriteTracker(harness.engines)
+        tracker.start()
+        try:
+            result = yield
+        finally:
+            tracker.stop()
+        judge(fixturedef, tracker, strategy, item.nodeid)
+        return result
+
+
+def _watch_fixtures(config: pytest.Config, plans: list[TestPlan]) -> None:
+    if config.pluginmanager.has_plugin(WATCH):
+        return
+    kinds = {(plan.strategy, plan.shared) for plan in plans}
+    if any(needs_watching(scope, *kind) for kind in kinds for scope in _WATCHED):
+        config.pluginmanager.register(FixtureWatch(), WATCH)
 
 
 def pytest_collection_modifyitems(
@@ -149,16 +165,20 @@ def pytest_collection_modifyitems(
     default = config.stash[SETTINGS].strategy
     strategies: dict[pytest.Node, set[str]] = {}
     prerequests: dict[pytest.Node, dict[str, None]] = {}
+    plans: list[TestPlan] = []
     flows = []
     for item in items:
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
         if marker is None and DATABASE_FIXTURES.isdisjoint(names):
+            _drop_idle_fixtures(item, database=False)
             continue
         plan = _plan(marker, item, default, shared=not MODULE_CLIENTS.isdisjoint(names))
         item.stash[PLAN] = plan
+        plans.append(plan)
         if plan.shared:
             flows.append(item)
+        _drop_idle_fixtures(item, database=True)
         for scope, parent_type in (("module", pytest.Module), ("class", pytest.Class)):
             parent = item.getparent(parent_type)
             if parent is not None:
@@ -173,7 +193,28 @@ def pytest_collection_modifyitems(
             marker = parent.get_closest_marker(MARKER)
             parent.stash[STRATEGY] = _plan(marker, parent, default).strategy
         parent.stash[PREREQUESTS] = list(prerequests[parent])
+    _watch_fixtures(config, plans)
     parallel.report_flows(config, flows)
+
+
+def _drop_idle_fixtures(item: pytest.Item, database: bool) -> None:
+    """Take the autouse scope fixtures that would do nothing off the item.
+
+    An autouse fixture that returns at once still costs pytest's setup and
+    teardown of a fixture, per test: the class scope for every test outside a
+    class, the test scope for every test that does not use the database.
+    """
+    names = getattr(item, "fixturenames", None)
+    if not isinstance(names, list):
+        return
+    idle = []
+    if item.getparent(pytest.Class) is None:
+        idle.append("_testbed_class_scope")
+    if not database:
+        idle.append("_testbed_test_scope")
+    if any(name in names for name in idle):
+        # A new list: the parametrized items of one function share theirs.
+        item.fixturenames = [name for name in names if name not in idle]
 
 
 def _wider_fixtures(item: pytest.Item, scopes: tuple[str, ...]) -> list[str]:

@@ -12,6 +12,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
@@ -39,6 +41,8 @@ class _Scope:
     # Objects the scope inserted: their rows go with the savepoint, so they must
     # leave the identity map too (SQLite reuses their ids at once).
     inserted: list[tuple[Session, Any]] = field(default_factory=list)
+    # Per pinned connection, its statement count once the scope's savepoint was set.
+    start: dict[int, int] = field(default_factory=dict)
 
 
 class TransactionIsolation:
@@ -55,6 +59,8 @@ class TransactionIsolation:
         #: per depth, a savepoint rolled back to and kept for the next scope at that depth,
         #: with the statement count of each pinned connection when it was parked
         self._parked: dict[int, dict[int, int]] = {}
+        #: per pinned connection, its statement count when its outer transaction began
+        self._fresh: dict[int, int] = {}
 
     @property
     def is_open(self) -> bool:
@@ -71,6 +77,7 @@ class TransactionIsolation:
             pinned.pin()
             self.pins.append(pinned)
             self._by_engine[engine] = pinned
+            self._fresh[id(pinned)] = pinned.statements
         self._pinned_connections = {id(p.connection) for p in self.pins}
         self._route_sessions()
         event.listen(Session, "after_begin", self._on_session_begin)
@@ -87,6 +94,7 @@ class TransactionIsolation:
         self._by_engine.clear()
         self._scopes.clear()
         self._parked.clear()
+        self._fresh.clear()
         self._run_wrote = False
         self._pinned_connections = set()
         for pinned in pins:
@@ -111,6 +119,7 @@ class TransactionIsolation:
             assert pinned.connection is not None
             scope.base[id(pinned)] = pinned.connection.get_nested_transaction()
         self._run_on_pins(lambda pinned: self._open_savepoint(pinned, scope.savepoint, parked))
+        scope.start = {id(pinned): pinned.statements for pinned in self.pins}
         self._scopes.append(scope)
         if reset_sequences:
             for _key, engine, metadata in binds(self.db):
@@ -133,21 +142,33 @@ class TransactionIsolation:
             if self._scopes:
                 self._scopes[-1].inserted.extend(scope.inserted)
             return
-        self._run_on_pins(lambda pinned: pinned.run([f"ROLLBACK TO SAVEPOINT {name}"]))
+        self._run_on_pins(lambda pinned: pinned.run(self._rollback(pinned, scope, depth)))
         # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
         # so that the sessions' rollback below sends nothing (one round trip less).
         for pinned in self.pins:
             _disarm(pinned, scope.base.get(id(pinned)))
+        # Before the sessions' rollback, which would expire each of them first.
+        _forget_inserted(scope.inserted)
         self._end_sessions(scope)
-        for session, instance in scope.inserted:
-            if instance in session:
-                session.expunge(instance)
         if self.db.session.registry.has():
             # Rows the scope changed are back as they were: reload on next access.
             self.db.session.expire_all()
         # ROLLBACK TO keeps the savepoint: the next scope at this depth reuses it
         # instead of releasing it and setting it again (one round trip per test).
         self._parked[depth] = {id(pinned): pinned.statements for pinned in self.pins}
+
+    def _rollback(self, pinned: PinnedEngine, scope: _Scope, depth: int) -> list[str]:
+        """The statements that undo ``scope``: ROLLBACK TO, or a new outer transaction.
+
+        When nothing ran in the outer transaction but inside this scope, the
+        enclosing savepoints hold nothing: ending the transaction and setting
+        them again undoes the same, where the backend finds that cheaper.
+        """
+        key = id(pinned)
+        if not pinned.backend.restarts_outer_transaction or scope.start[key] != self._fresh[key]:
+            return [f"ROLLBACK TO SAVEPOINT {scope.savepoint}"]
+        self._fresh[key] = pinned.statements
+        return ["ROLLBACK", "BEGIN", *(f"SAVEPOINT testbed_{d}" for d in range(depth + 1))]
 
     def _end_sessions(self, scope: _Scope) -> None:
         """Roll back the sessions that began in the scope, newest first, then leaked handles."""
@@ -202,12 +223,28 @@ class TransactionIsolation:
         cls = FlaskSQLAlchemySession
         inherited = self._original_get_bind = cls.get_bind
         by_engine = self._by_engine
+        # The extension's answer depends on the extension, the current app, the
+        # mapper and the clause's table only (given a default engine, which ends
+        # its search), and finding the app's engines is most of its cost: a
+        # dozen calls per test. Remembered while these pins last.
+        routes: dict[tuple[Any, ...], tuple[Any, PinnedEngine | None]] = {}
 
-        def get_bind(session: Session, *args: Any, **kwargs: Any) -> Any:
-            bind = inherited(session, *args, **kwargs)
-            pinned = by_engine.get(bind)
+        def get_bind(
+            session: Session, mapper: Any = None, clause: Any = None, bind: Any = None, **kw: Any
+        ) -> Any:
+            key = _route_key(session, mapper, clause) if bind is None else None
+            try:
+                route = routes.get(key) if key is not None else None
+            except TypeError:  # an unhashable mapper argument: not remembered
+                route = key = None
+            if route is None:
+                found = inherited(session, mapper, clause, bind, **kw)
+                route = (found, by_engine.get(found))
+                if key is not None and None in session._db.engines:
+                    routes[key] = route
+            found, pinned = route
             if pinned is None:
-                return bind
+                return found
             # Set here rather than on the sessionmaker: a session created before
             # the engines were pinned would otherwise join with rollback_only.
             session.join_transaction_mode = "create_savepoint"
@@ -275,6 +312,41 @@ class TransactionIsolation:
         self.open()
         for _ in range(depth):
             self.enter()
+
+
+def _forget_inserted(inserted: list[tuple[Session, Any]]) -> None:
+    """Take the objects whose rows were rolled back out of their sessions.
+
+    A session that holds nothing else is emptied in one call: expunging
+    object by object walks each one's cascades, a few microseconds apiece.
+    """
+    by_session: dict[Session, list[Any]] = {}
+    for session, instance in inserted:
+        by_session.setdefault(session, []).append(instance)
+    for session, instances in by_session.items():
+        mine = {id(instance) for instance in instances}
+        if not session.new and not session.deleted and all(
+            id(state.obj()) in mine for state in session.identity_map.all_states()
+        ):
+            session.expunge_all()
+            continue
+        for instance in instances:
+            if instance in session:
+                session.expunge(instance)
+
+
+def _route_key(session: Session, mapper: Any, clause: Any) -> tuple[Any, ...] | None:
+    """What Flask-SQLAlchemy's ``get_bind`` looks at, or None where it cannot be remembered."""
+    try:
+        app = current_app._get_current_object()
+    except RuntimeError:  # no app context: the extension raises its own error
+        return None
+    table = None
+    if isinstance(clause, sa.Table):
+        table = clause
+    elif isinstance(clause, sa.UpdateBase) and isinstance(clause.table, sa.Table):
+        table = clause.table
+    return (getattr(session, "_db", None), app, mapper, table)
 
 
 def _disarm(pinned: PinnedEngine, base: Any) -> None:
