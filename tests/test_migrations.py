@@ -137,3 +137,13 @@ def test_under_xdist_the_controller_migrates_once_and_the_workers_clone(ledger, 
     result = ledger("-n", "2", subprocess=True, test_ledger=tests)
     result.assert_outcomes(passed=4)
     assert pytester.path.joinpath("upgrades.log").read_text().split() == ["controller"]
+
+
+def test_under_xdist_a_failing_migration_stops_the_run_in_one_line(ledger, pytester):
+    pytester.path.joinpath("migrations", "versions", "0003_broken.py").write_text(
+        REVISION.format(revision="0003", down="0002", body=BROKEN)
+    )
+    result = ledger("-n", "2", subprocess=True, test_ledger=USES_SCHEMA.format(head="0003"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*migration 0003 failed (*no_such_table*)*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
