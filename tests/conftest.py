@@ -7,6 +7,8 @@ pytest session on a small app (``tests/apps``), once per backend.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 # Imported once here: inner in-process sessions unload the modules they import,
@@ -74,14 +76,27 @@ def server_url(name: str) -> str:
 
 def database_exists(url: sa.URL) -> bool:
     """Whether the server holds a database of that name (what the plugin created or dropped)."""
-    from flask_testbed.database.servers import _on_server
+    from flask_testbed.database.servers import on_server
 
-    admin, backend = _on_server(url)
+    admin, backend = on_server(url)
     try:
         with admin.connect() as connection:
             return backend.database_exists(connection, url.database)
     finally:
         admin.dispose()
+
+
+def runs_at_once(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 180) -> list[str]:
+    """Start two identical pytest runs together; their outputs, once both passed."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    runs = [
+        subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=timeout)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    return outputs
 
 
 BACKENDS = ["sqlite", "postgresql", "mariadb"]

@@ -1,13 +1,10 @@
 """Test databases that manage themselves: naming, reuse, parallel workers, concurrent runs."""
 
-import os
 import signal
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists, own, server_url
+from conftest import database_exists, own, runs_at_once, server_url
 
 from flask_testbed.database.servers import drop_database
 
@@ -155,16 +152,9 @@ def test_holds_the_database(client):
     assert client.get("/items").json == ["mine"]
 """
     )
-    env = {**os.environ, **shop.env}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-               f"--testbed-db-url={shop.database_url}"]
-    runs = [
-        subprocess.Popen(command, cwd=shop.pytester.path, env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=120)[0] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outputs
+    outputs = runs_at_once(
+        [f"--testbed-db-url={shop.database_url}"], shop.pytester.path, shop.env
+    )
     waited = [out for out in outputs if "waiting for it to finish" in out]
     assert len(waited) == 1, outputs
     assert "flask-testbed: another test run is using" in waited[0]
@@ -185,14 +175,6 @@ def test_holds_the_database(client):
     assert client.get("/items").json == ["mine"]
 """
     )
-    env = {**os.environ, "SHOP_DATABASE_URL": url, "SHOP_AUDIT_URL": url}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
-    runs = [
-        subprocess.Popen(command, cwd=pytester.path, env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=120)[0] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outputs
+    outputs = runs_at_once([], pytester.path, {"SHOP_DATABASE_URL": url, "SHOP_AUDIT_URL": url})
     assert sum("waiting for it to finish" in out for out in outputs) == 1, outputs
     assert not database_exists(expected)

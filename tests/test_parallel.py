@@ -1,13 +1,10 @@
 """pytest-xdist: the schema is built once, on the controller, and cloned per worker."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists
+from conftest import database_exists, runs_at_once
 
 from flask_testbed.database.servers import ensure_database
 
@@ -177,16 +174,9 @@ def test_holds_the_database(client, n):
     assert client.get("/items").json == ["mine"]
 """
     )
-    env = {**os.environ, **shop.env}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
-               f"--testbed-db-url={shop.database_url}"]
-    runs = [
-        subprocess.Popen(command, cwd=shop.pytester.path, env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=180)[0] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outputs
+    outputs = runs_at_once(
+        ["-n", "2", f"--testbed-db-url={shop.database_url}"], shop.pytester.path, shop.env
+    )
     waited = [out for out in outputs if "waiting for it to finish" in out]
     assert len(waited) == 1, outputs
     assert "_template" in waited[0]  # the second controller waits for the first run's template

@@ -204,10 +204,11 @@ class Harness:
         (or whose template is gone) is built by the worker itself.
         """
         worker = xdist_worker()
+        assert worker is not None, "only xdist workers clone templates"
         migrations = self._migrations()
         cloned: set[str | None] = set()
         for url in self._databases():
-            if is_in_memory(url) or worker is None:
+            if is_in_memory(url):
                 continue
             keys = [key for key, engine in self.db.engines.items() if engine.url == url]
             if reuse and all(is_current(self.db, key, migrations) for key in keys):

@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .dialects import backend_for
 from .naming import is_in_memory
+from .servers import on_server
 from .urls import masked
 
 
@@ -45,8 +45,7 @@ class RunLock:
             return waited
         # Held from the server's maintenance database: a connection to the test
         # database itself would keep PostgreSQL from cloning it as a template.
-        backend = backend_for(sa.create_engine(self.url, poolclass=sa.pool.NullPool))
-        engine = sa.create_engine(backend.maintenance_url(self.url), poolclass=sa.pool.NullPool)
+        engine, backend = on_server(self.url)
         connection = engine.connect()
         waited = not backend.try_lock(connection, name)
         if waited:

@@ -8,14 +8,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from .dialects import CannotClone, backend_for
+from .dialects import Backend, CannotClone, backend_for
 from .naming import is_in_memory
 
 #: what SQLite keeps beside a database file in WAL mode
 _SQLITE_COMPANIONS = ("-wal", "-shm")
 
 
-def _on_server(url: URL):
+def on_server(url: URL) -> tuple[sa.Engine, Backend]:
     """An AUTOCOMMIT engine where CREATE/DROP DATABASE can run, with its backend."""
     probe = sa.create_engine(url, poolclass=sa.pool.NullPool)
     backend = backend_for(probe)
@@ -30,7 +30,7 @@ def ensure_database(url: URL) -> bool:
     """Create the database ``url`` names when it does not exist; True if it was created."""
     if url.get_backend_name() == "sqlite" or not url.database:
         return False  # SQLite creates its file on the first connection
-    admin, backend = _on_server(url)
+    admin, backend = on_server(url)
     try:
         with admin.connect() as connection:
             if backend.database_exists(connection, url.database):
@@ -56,7 +56,7 @@ def drop_database(url: URL, files: bool = False) -> None:
         return
     if not url.database:
         return
-    admin, backend = _on_server(url)
+    admin, backend = on_server(url)
     try:
         with admin.connect() as connection:
             backend.drop_database(connection, url.database)
@@ -84,7 +84,7 @@ def clone_database(source: URL, target: URL) -> None:
             copy.close()
             original.close()
         return
-    admin, backend = _on_server(target)
+    admin, backend = on_server(target)
     try:
         with admin.connect() as connection:
             backend.clone_database(connection, source.database, target.database)
