@@ -39,6 +39,8 @@ TARGETS = (
     "flask_testbed.isolation.transaction:TransactionIsolation._on_session_begin",
     "flask_testbed.isolation.transaction:TransactionIsolation._on_insert",
     "flask_testbed.isolation.pinning:PinnedEngine.run",
+    "flask_testbed.isolation.pinning:PinnedEngine.send",
+    "flask_testbed.isolation.pinning:PinnedEngine.settle",
     "flask_testbed.isolation.cleanup:_CommittingIsolation.leave",
     "flask_testbed.database.writes:WriteTracker._seen",
     "flask_testbed.guards.access:AccessBlocker._check",

@@ -268,6 +268,47 @@ def test_2_starts_clean(client):
         assert not shop.has_table("ddl_probe")
 
 
+def test_a_real_commit_followed_by_a_new_transaction_is_named_and_cleaned(shop, backend):
+    """The end of a test's rollback is not waited for (PostgreSQL, MariaDB): it is read
+    as the next test starts. When it fails because the test committed for real and
+    began again, that start reports it, naming the test that committed; SQLite reports
+    it at the test's own teardown. The committed rows are emptied either way."""
+    result = shop.run(
+        test_commit="""
+from sqlalchemy import text
+from shop import db, names
+
+def test_1_commits_and_begins_again(client):
+    client.post("/items", json={"name": "committed"})
+    db.session.execute(text("COMMIT"))
+    db.session.execute(text("BEGIN"))
+    assert names() == ["committed"]
+
+def test_2_follows(client):
+    pass
+
+def test_3_starts_clean(client):
+    assert names() == []
+"""
+    )
+    message = (
+        "*the database ended the test transaction on *"
+        "something committed for real*@pytest.mark.testbed(strategy=*"
+    )
+    if backend == "sqlite":
+        result.assert_outcomes(passed=3, errors=1)
+        result.stdout.fnmatch_lines(["*ERROR at teardown of test_1_commits_and_begins_again*",
+                                     message])
+    else:
+        result.assert_outcomes(passed=2, errors=1)
+        result.stdout.fnmatch_lines(
+            ["*ERROR at setup of test_2_follows*",
+             "*the database ended the test transaction on * during "
+             "test_commit.py::test_1_commits_and_begins_again (*"]
+        )
+    assert shop.count("item") == 0
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 def test_a_cleanup_blocked_by_a_forgotten_transaction_fails_fast_and_names_it(
     shop, backend, monkeypatch

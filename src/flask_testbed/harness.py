@@ -306,7 +306,7 @@ class Harness:
         if token.generation != self._generation or token.isolation is not self._active:
             return
         with self.blocker.allowed():
-            token.isolation.leave(token.shared)
+            token.isolation.leave(token.shared, nodeid)
             if test and self._leaks is not None:
                 self._check_leaks(token.isolation, nodeid)
 

@@ -9,7 +9,7 @@ asks which database it talks to.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.engine import URL
@@ -38,6 +38,22 @@ class Backend:
                 cursor.execute(statement)
         finally:
             cursor.close()
+
+    def send_script(
+        self, dbapi_connection, statements: Sequence[str]
+    ) -> Callable[[], None] | None:
+        """Send the statements without waiting for the reply; return what reads it.
+
+        The server works through a test's final ROLLBACK TO while pytest moves
+        on to the next test, instead of pytest waiting a round trip for it.
+        Only where the driver can split sending from reading, and only while
+        the connection is still inside its transaction: a rollback bound to
+        fail (a real COMMIT happened) runs now, so that the test that caused it
+        is the one that reports it. Elsewhere the statements run now and None
+        is returned.
+        """
+        self.run_script(dbapi_connection, statements)
+        return None
 
     def empty_tables(self, connection: Connection, tables: Sequence[Table]) -> None:
         """Delete every row of ``tables`` (given parents first), children first.
@@ -181,6 +197,27 @@ class PostgreSQLBackend(Backend):
         # One round trip: without parameters the server takes several statements.
         super().run_script(dbapi_connection, ["; ".join(statements)])
 
+    def send_script(
+        self, dbapi_connection, statements: Sequence[str]
+    ) -> Callable[[], None] | None:
+        pgconn = getattr(dbapi_connection, "pgconn", None)  # psycopg 3 only
+        if pgconn is None or pgconn.transaction_status not in _PG_IN_TRANSACTION:
+            return super().send_script(dbapi_connection, statements)
+        from psycopg import errors, generators
+        from psycopg.pq import ExecStatus
+
+        pgconn.send_query("; ".join(statements).encode())
+        dbapi_connection.wait(generators.send(pgconn))
+
+        def read_reply() -> None:
+            for result in dbapi_connection.wait(generators.fetch_many(pgconn)):
+                if result.status == ExecStatus.FATAL_ERROR:
+                    raise errors.error_from_result(
+                        result, encoding=dbapi_connection.info.encoding
+                    )
+
+        return read_reply
+
     def maintenance_url(self, url: URL) -> URL:
         return url.set(database="postgres")
 
@@ -267,6 +304,20 @@ class MySQLBackend(Backend):
 
     sequence_reset_is_ddl = True
 
+    def send_script(
+        self, dbapi_connection, statements: Sequence[str]
+    ) -> Callable[[], None] | None:
+        # PyMySQL only: its query() is these two steps. One statement per
+        # round trip, since the plugin does not turn multi-statements on.
+        send = getattr(dbapi_connection, "_execute_command", None)
+        status = getattr(dbapi_connection, "server_status", None) or 0
+        if send is None or len(statements) != 1 or not status & _MYSQL_IN_TRANSACTION:
+            return super().send_script(dbapi_connection, statements)
+        from pymysql.constants import COMMAND
+
+        send(COMMAND.COM_QUERY, statements[0])
+        return dbapi_connection._read_query_result
+
     def clone_database(self, connection: Connection, source: str, target: str) -> None:
         # No TEMPLATE here. SHOW CREATE TABLE replayed in the target creates each
         # table with its indexes and foreign keys in one statement: about 0.7 s
@@ -345,6 +396,11 @@ class MySQLBackend(Backend):
         finally:
             connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
 
+
+# libpq's PQTRANS_INTRANS and PQTRANS_INERROR (ROLLBACK TO works in both)
+_PG_IN_TRANSACTION = (2, 3)
+# SERVER_STATUS_IN_TRANS of the MySQL protocol, from the last reply
+_MYSQL_IN_TRANSACTION = 1
 
 _BACKENDS = {
     "sqlite": SQLiteBackend(),

@@ -28,8 +28,11 @@ class Isolation(Protocol):
         highest existing one.
         """
 
-    def leave(self, shared: bool = False) -> None:
-        """The innermost scope ends: undo what it wrote, or hand it outwards if ``shared``."""
+    def leave(self, shared: bool = False, test: str = "") -> None:
+        """The innermost scope ends: undo what it wrote, or hand it outwards if ``shared``.
+
+        ``test`` is the node id of the test that ends, for messages.
+        """
 
     def empty(self) -> None:
         """Delete every row of every table now (the ``clean_database`` fixture)."""

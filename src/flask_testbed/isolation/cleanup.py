@@ -36,7 +36,7 @@ class _CommittingIsolation:
             close_all_sessions()
             reset_all_sequences(self.db)
 
-    def leave(self, shared: bool = False) -> None:
+    def leave(self, shared: bool = False, test: str = "") -> None:
         if shared:
             # A client_module flow goes on: keep the data, drop the session's state.
             self.db.session.rollback()

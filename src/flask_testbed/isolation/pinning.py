@@ -15,12 +15,17 @@ and every way of reaching the engine lands inside it:
 
 Statements are serialised across threads by a lock around each execution, so a
 job thread or a live server can share the connection with the test.
+
+The plugin's own rollback at the end of a test may be sent without waiting for
+its reply (:meth:`PinnedEngine.send`): whatever uses the connection next reads
+the reply first, so nothing ever runs before the rollback is done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -41,6 +46,11 @@ class PinnedEngine:
         self._dbapi: Any = None
         #: statements the app and SQLAlchemy ran on the pinned connection (not the plugin's)
         self.statements = 0
+        #: reads the reply to statements sent without waiting, until it is read
+        self._reply: Callable[[], None] | None = None
+        #: the test whose end sent them, for the message if they failed
+        self._sent_by = ""
+        self._failure: ReplyFailed | None = None
 
     def pin(self) -> None:
         connection = self.engine.connect()
@@ -50,6 +60,8 @@ class PinnedEngine:
 
         def execute_serialised(*args: Any, **kwargs: Any) -> Any:
             with lock:
+                if self._reply is not None or self._failure is not None:
+                    self._read_reply()
                 self.statements += 1
                 return original(*args, **kwargs)
 
@@ -65,6 +77,9 @@ class PinnedEngine:
         if connection is None:
             return
         try:
+            # The transaction ends here whatever the reply said.
+            with contextlib.suppress(ReplyFailed):
+                self.settle()
             if self._outer.is_active:
                 self._outer.rollback()
         finally:
@@ -73,10 +88,50 @@ class PinnedEngine:
     def run(self, statements: Sequence[str]) -> None:
         """Send the plugin's own statements straight to the driver."""
         with self.lock:
+            self.settle()
             self.backend.run_script(self._dbapi, statements)
+
+    def send(self, statements: Sequence[str], test: str) -> None:
+        """Like :meth:`run`, without waiting for the reply where the driver allows.
+
+        ``test`` names the test whose end this is, should the reply be an error.
+        """
+        with self.lock:
+            self.settle()
+            self._reply = self.backend.send_script(self._dbapi, statements)
+            self._sent_by = test
+
+    def settle(self) -> None:
+        """Wait for the reply to what :meth:`send` sent; raise :class:`ReplyFailed` if it failed."""
+        with self.lock:
+            try:
+                self._read_reply()
+            finally:
+                self._failure = None
+
+    def _read_reply(self) -> None:
+        # Keeps a failure until settle() takes it: a statement of the app that
+        # read the reply first (a live server's thread) must not swallow it.
+        reply, self._reply = self._reply, None
+        if reply is not None:
+            try:
+                reply()
+            except Exception as exc:  # the driver's own error class
+                self._failure = ReplyFailed(self._sent_by, exc)
+        if self._failure is not None:
+            raise self._failure
 
     def _hand_out(self) -> IsolatedConnection:
         return IsolatedConnection(self)
+
+
+class ReplyFailed(Exception):
+    """Statements sent without waiting failed; raised when their reply is read."""
+
+    def __init__(self, test: str, error: Exception) -> None:
+        super().__init__(str(error))
+        self.test = test
+        self.error = error
 
 
 class IsolatedConnection(Connection):

@@ -23,7 +23,7 @@ from ..database.schema import binds, empty_all, empty_metadata
 from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.urls import masked
 from ..errors import TestbedError
-from .pinning import PinnedEngine
+from .pinning import PinnedEngine, ReplyFailed
 
 
 class IsolationBroken(TestbedError):
@@ -86,6 +86,11 @@ class TransactionIsolation:
     def close(self) -> None:
         if not self.pins:
             return
+        try:
+            self._run_on_pins(PinnedEngine.settle)
+        except IsolationBroken:
+            self.close()  # healing opened the run again
+            raise
         event.remove(Session, "after_begin", self._on_session_begin)
         event.remove(Session, "pending_to_persistent", self._on_insert)
         close_all_sessions()
@@ -103,6 +108,8 @@ class TransactionIsolation:
     # -- scopes ---------------------------------------------------------
 
     def enter(self, shared: bool = False, reset_sequences: bool = False) -> None:
+        # The previous test's rollback may still be on its way: its reply first.
+        self._run_on_pins(PinnedEngine.settle)
         if reset_sequences and any(p.backend.sequence_reset_is_ddl for p in self.pins):
             self._restart_for_ddl()
         # Whatever the enclosing scope's fixtures left in the shared session
@@ -128,7 +135,7 @@ class TransactionIsolation:
                     assert pinned.connection is not None
                     pinned.backend.reset_sequences(pinned.connection, metadata.sorted_tables)
 
-    def leave(self, shared: bool = False) -> None:
+    def leave(self, shared: bool = False, test: str = "") -> None:
         scope = self._scopes.pop()
         name = scope.savepoint
         depth = len(self._scopes)
@@ -142,7 +149,8 @@ class TransactionIsolation:
             if self._scopes:
                 self._scopes[-1].inserted.extend(scope.inserted)
             return
-        self._run_on_pins(lambda pinned: pinned.run(self._rollback(pinned, scope, depth)))
+        # Not waited for: the next use of the connection reads the reply.
+        self._run_on_pins(lambda pinned: pinned.send(self._rollback(pinned, scope, depth), test))
         # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
         # so that the sessions' rollback below sends nothing (one round trip less).
         for pinned in self.pins:
@@ -168,7 +176,14 @@ class TransactionIsolation:
         if not pinned.backend.restarts_outer_transaction or scope.start[key] != self._fresh[key]:
             return [f"ROLLBACK TO SAVEPOINT {scope.savepoint}"]
         self._fresh[key] = pinned.statements
-        return ["ROLLBACK", "BEGIN", *(f"SAVEPOINT testbed_{d}" for d in range(depth + 1))]
+        # RELEASE first: it fails if the test committed for real and began again
+        # (its savepoint is gone), where a bare ROLLBACK would keep that commit.
+        return [
+            f"RELEASE SAVEPOINT {scope.savepoint}",
+            "ROLLBACK",
+            "BEGIN",
+            *(f"SAVEPOINT testbed_{d}" for d in range(depth + 1)),
+        ]
 
     def _end_sessions(self, scope: _Scope) -> None:
         """Roll back the sessions that began in the scope, newest first, then leaked handles."""
@@ -200,8 +215,11 @@ class TransactionIsolation:
         if broken is not None:
             self.heal()
             pinned, exc = broken
+            where = ""
+            if isinstance(exc, ReplyFailed):
+                exc, where = exc.error, f" during {exc.test}" if exc.test else ""
             raise IsolationBroken(
-                f"the database ended the test transaction on {masked(pinned.engine.url)}"
+                f"the database ended the test transaction on {masked(pinned.engine.url)}{where}"
                 f" ({_first_line(exc)}): something committed for real, e.g. DDL or TRUNCATE on "
                 "MySQL/MariaDB or an explicit COMMIT; its writes were committed, so every table "
                 "was emptied to keep later tests clean. Mark such a test "
