@@ -207,7 +207,8 @@ class PostgreSQLBackend(Backend):
         from psycopg.pq import ExecStatus
 
         pgconn.send_query("; ".join(statements).encode())
-        dbapi_connection.wait(generators.send(pgconn))
+        if pgconn.flush():  # the socket took only part of it (never for a few bytes)
+            dbapi_connection.wait(generators.send(pgconn))
 
         def read_reply() -> None:
             for result in dbapi_connection.wait(generators.fetch_many(pgconn)):
