@@ -45,3 +45,15 @@ def test_every_approach_isolates_the_suite(tmp_path: Path) -> None:
     failed = {key: c.get("note") for key, c in cells.items() if c["status"] != "ok"}
     assert failed == {}
     assert set(cells) | set(data["skipped"]) >= {"none", "seed001", "seed000", "transaction"}
+
+
+def test_revisions_are_compared_in_turns() -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", "HEAD", "HEAD", "--backend", "sqlite",
+         "--tables", "5", "--tests", "3", "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    rows = [line for line in process.stdout.splitlines() if line.startswith("| HEAD (")]
+    assert len(rows) == 2
+    assert rows[0].endswith("| 1.000x |")
