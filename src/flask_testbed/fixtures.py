@@ -163,11 +163,15 @@ def _enter_scope(request: pytest.FixtureRequest, node: pytest.Node) -> Iterator[
 
 @contextlib.contextmanager
 def _reported() -> Iterator[None]:
-    # The messages name the test and the fix; the plugin's frames would not help.
+    # The messages name the test and the fix; the plugin's frames would not help,
+    # nor would the same line again as the "during handling" of a chained error.
     try:
         yield
     except TestbedError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        try:
+            pytest.fail(str(exc), pytrace=False)
+        except pytest.fail.Exception as failure:
+            raise failure from None
 
 
 @pytest.fixture(scope="module", autouse=True)
