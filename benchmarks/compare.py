@@ -1,6 +1,7 @@
 """Two or more revisions of the plugin on the same suite, each run freely, in turns.
 
     python -m benchmarks.compare HEAD~1 HEAD --backend postgresql --tables 10
+    python -m benchmarks.compare none HEAD --backend mariadb   # against no isolation
 
 The isolation benchmark runs its approaches in lockstep, each test waiting for
 its turn, which compares approaches under the same machine conditions but
@@ -9,7 +10,8 @@ while pytest moves on). Here each revision runs the whole suite as a user's
 run does; the revisions take turns round after round, so that a slow minute
 of the machine lands on all of them. The table gives each revision's median
 per-test time at the test's edges (setup + teardown) and in all, per round,
-and its ratio to the first revision's.
+and both against the first one's. ``none`` stands for no isolation at all (the
+isolation benchmark's floor) in place of a revision.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .approaches import APPROACHES
+from .approaches import APPROACHES, FLOOR
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase
 from .runner import RunResult, prepare, run_suite, use_plugin_revision
 
@@ -38,27 +40,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--url", default=None, help="a database on the server (default: env)")
     args = parser.parse_args(argv)
-    approach = APPROACHES[args.strategy]
     with tempfile.TemporaryDirectory(prefix="testbed-compare-") as tmp:
         workdir = Path(tmp)
         bench = BenchDatabase(args.backend, workdir / "db",
                               args.url or DEFAULT_URLS.get(args.backend))
-        project = prepare(workdir / "project", approach, args.tables, args.tests)
-        commits = [use_plugin_revision(rev, workdir / f"plugin{i}")
-                   for i, rev in enumerate(args.revisions)]
+        approaches = [FLOOR if rev == "none" else APPROACHES[args.strategy]
+                      for rev in args.revisions]
+        projects = {approach.key: prepare(workdir / approach.key, approach, args.tables,
+                                          args.tests) for approach in approaches}
+        labels = [rev if rev == "none" else
+                  f"{rev} ({use_plugin_revision(rev, workdir / f'plugin{i}')})"
+                  for i, rev in enumerate(args.revisions)]
         runs: list[list[RunResult]] = [[] for _ in args.revisions]
         try:
             for _round in range(args.rounds):
-                for index, rev in enumerate(args.revisions):
-                    use_plugin_revision(rev, workdir / f"plugin{index}")
-                    result = run_suite(project, approach, bench.fresh())
+                for index, (rev, approach) in enumerate(zip(args.revisions, approaches,
+                                                            strict=True)):
+                    if rev != "none":
+                        use_plugin_revision(rev, workdir / f"plugin{index}")
+                    result = run_suite(projects[approach.key], approach, bench.fresh())
                     if not result.ok:
                         raise SystemExit(f"the run of {rev} failed:\n{result.error}")
                     runs[index].append(result)
             print(f"# {args.strategy} on {bench.version()}, T={args.tables}, N={args.tests}, "
-                  f"{args.rounds} rounds, each revision run freely in turn\n")
-            labels = [f"{rev} ({commit})" for rev, commit in zip(args.revisions, commits,
-                                                                 strict=True)]
+                  f"{args.rounds} rounds, each run freely in turn\n")
             print(table(labels, runs))
         finally:
             bench.drop()
@@ -66,22 +71,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(labels: list[str], runs: list[list[RunResult]]) -> str:
-    """Per-test medians in ms, per round, and the median of rounds against the baseline."""
+    """Per-test medians in ms, per round, and the medians of rounds against the first row."""
     lines = [
-        "| revision | edges (setup + teardown), per round | edges | whole test, per round "
-        "| whole test | whole test vs baseline |",
-        "|---|---|---:|---|---:|---:|",
+        "| revision | edges (setup + teardown), per round | edges | edges vs first "
+        "| whole test, per round | whole test | whole test vs first |",
+        "|---|---|---:|---:|---|---:|---:|",
     ]
-    baseline = None
+    first: tuple[float, float] | None = None
     for label, results in zip(labels, runs, strict=True):
         edges = [_median_ms(_edges(run)) for run in results]
         whole = [_median_ms(run.totals) for run in results]
-        middle = statistics.median(whole)
-        baseline = baseline or middle
+        middle = (statistics.median(edges), statistics.median(whole))
+        first = first or middle
         lines.append(
-            f"| {label} | {' / '.join(f'{e:.3f}' for e in edges)} "
-            f"| {statistics.median(edges):.3f} | {' / '.join(f'{w:.2f}' for w in whole)} "
-            f"| {middle:.2f} | {middle / baseline:.3f}x |"
+            f"| {label} | {' / '.join(f'{e:.3f}' for e in edges)} | {middle[0]:.3f} "
+            f"| {middle[0] - first[0]:+.3f} | {' / '.join(f'{w:.2f}' for w in whole)} "
+            f"| {middle[1]:.2f} | {middle[1] - first[1]:+.2f} ({middle[1] / first[1]:.3f}x) |"
         )
     return "\n".join(lines)
 

@@ -49,11 +49,13 @@ def test_every_approach_isolates_the_suite(tmp_path: Path) -> None:
 
 def test_revisions_are_compared_in_turns() -> None:
     process = subprocess.run(
-        [sys.executable, "-m", "benchmarks.compare", "HEAD", "HEAD", "--backend", "sqlite",
-         "--tables", "5", "--tests", "3", "--rounds", "1"],
+        [sys.executable, "-m", "benchmarks.compare", "none", "HEAD", "HEAD", "--backend",
+         "sqlite", "--tables", "5", "--tests", "3", "--rounds", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert process.returncode == 0, process.stdout + process.stderr
-    rows = [line for line in process.stdout.splitlines() if line.startswith("| HEAD (")]
-    assert len(rows) == 2
-    assert rows[0].endswith("| 1.000x |")
+    rows = [line for line in process.stdout.splitlines() if line.startswith(("| none", "| HEAD"))]
+    assert len(rows) == 3, process.stdout
+    # The first row (no isolation) is the baseline; the plugin's rows follow it.
+    assert rows[0].startswith("| none |") and rows[0].endswith("| +0.00 (1.000x) |")
+    assert all(row.startswith("| HEAD (") for row in rows[1:])
