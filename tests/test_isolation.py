@@ -276,12 +276,14 @@ def test_a_real_commit_followed_by_a_new_transaction_is_named_and_cleaned(shop, 
     result = shop.run(
         test_commit="""
 from sqlalchemy import text
-from shop import db, names
+from shop import AuditEntry, db, names
 
 def test_1_commits_and_begins_again(client):
     client.post("/items", json={"name": "committed"})
-    db.session.execute(text("COMMIT"))
-    db.session.execute(text("BEGIN"))
+    client.post("/audit", json={"message": "committed"})
+    for engine in (db.engine, db.engines["audit"]):  # both binds: two rollbacks fail
+        db.session.execute(text("COMMIT"), bind_arguments={"bind": engine})
+        db.session.execute(text("BEGIN"), bind_arguments={"bind": engine})
     assert names() == ["committed"]
 
 def test_2_follows(client):
@@ -289,6 +291,7 @@ def test_2_follows(client):
 
 def test_3_starts_clean(client):
     assert names() == []
+    assert db.session.query(AuditEntry).count() == 0
 """
     )
     deferred = backend != "sqlite"
@@ -303,6 +306,7 @@ def test_3_starts_clean(client):
     said = [line for line in result.outlines if line.startswith("the database ended")]
     assert len(said) == 1, said  # one line, not again as a chained error
     assert shop.count("item") == 0
+    assert shop.count("audit_entry", shop.env["SHOP_AUDIT_URL"]) == 0
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])

@@ -324,6 +324,10 @@ class TransactionIsolation:
         """Start over after a commit behind our back: nothing rolls it back, so empty it all."""
         depth = len(self._scopes)
         for pinned in self.pins:
+            # Every table is emptied below, whatever another engine's reply says;
+            # read here, it cannot fail close() halfway through.
+            with contextlib.suppress(ReplyFailed):
+                pinned.settle()
             _disarm(pinned, None)  # their savepoints are gone with the transaction
         self.close()
         empty_all(self.db)
