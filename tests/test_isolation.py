@@ -268,13 +268,7 @@ def test_2_starts_clean(client):
         assert not shop.has_table("ddl_probe")
 
 
-def test_a_real_commit_followed_by_a_new_transaction_is_named_and_cleaned(shop, backend):
-    """The end of a test's rollback is not waited for (PostgreSQL, MariaDB): it is read
-    as the next test starts. When it fails because the test committed for real and
-    began again, that start reports it, naming the test that committed; SQLite reports
-    it at the test's own teardown. The committed rows are emptied either way."""
-    result = shop.run(
-        test_commit="""
+COMMIT_AND_BEGIN_AGAIN = """
 from sqlalchemy import text
 from shop import AuditEntry, db, names
 
@@ -293,7 +287,14 @@ def test_3_starts_clean(client):
     assert names() == []
     assert db.session.query(AuditEntry).count() == 0
 """
-    )
+
+
+def test_a_real_commit_followed_by_a_new_transaction_is_named_and_cleaned(shop, backend):
+    """The end of a test's rollback is not waited for (PostgreSQL, MariaDB): it is read
+    as the next test starts. When it fails because the test committed for real and
+    began again, that start reports it, naming the test that committed; SQLite reports
+    it at the test's own teardown. The committed rows are emptied either way."""
+    result = shop.run(test_commit=COMMIT_AND_BEGIN_AGAIN)
     deferred = backend != "sqlite"
     test_1 = "test_1_commits_and_begins_again"
     result.assert_outcomes(passed=2 if deferred else 3, errors=1)
@@ -305,6 +306,16 @@ def test_3_starts_clean(client):
     ])
     said = [line for line in result.outlines if line.startswith("the database ended")]
     assert len(said) == 1, said  # one line, not again as a chained error
+    assert shop.count("item") == 0
+    assert shop.count("audit_entry", shop.env["SHOP_AUDIT_URL"]) == 0
+
+
+def test_with_the_leak_check_a_real_commit_is_named_at_its_own_teardown(shop):
+    """The leak check reads the tables right after the rollback was sent: it finds the
+    committed rows, and healing must read every engine's failed rollback on the way."""
+    result = shop.run("--testbed-check-leaks", test_commit=COMMIT_AND_BEGIN_AGAIN)
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_1_commits_and_begins_again*"])
     assert shop.count("item") == 0
     assert shop.count("audit_entry", shop.env["SHOP_AUDIT_URL"]) == 0
 
