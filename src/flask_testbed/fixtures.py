@@ -7,7 +7,6 @@ pytest-flask's (``app``, ``client``, ``runner``) and the feature framework's
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +17,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from . import stash
 from .client import make_client
-from .errors import TestbedError
+from .errors import TestbedError, reported
 from .harness import Harness
 
 
@@ -154,24 +153,11 @@ def _enter_scope(request: pytest.FixtureRequest, node: pytest.Node) -> Iterator[
     for name in node.stash[stash.PREREQUESTS]:
         request.getfixturevalue(name)
     harness: Harness = request.getfixturevalue("_testbed")
-    with _reported():
+    with reported():
         token = harness.enter_scope(strategy)
     yield
-    with _reported():
+    with reported():
         harness.leave(token, node.nodeid)
-
-
-@contextlib.contextmanager
-def _reported() -> Iterator[None]:
-    # The messages name the test and the fix; the plugin's frames would not help,
-    # nor would the same line again as the "during handling" of a chained error.
-    try:
-        yield
-    except TestbedError as exc:
-        try:
-            pytest.fail(str(exc), pytrace=False)
-        except pytest.fail.Exception as failure:
-            raise failure from None
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -195,8 +181,8 @@ def _testbed_test_scope(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     harness: Harness = request.getfixturevalue("_testbed")
-    with _reported():
+    with reported():
         token = harness.enter_test(plan)
     yield
-    with _reported():
+    with reported():
         harness.leave(token, request.node.nodeid)

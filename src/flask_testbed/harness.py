@@ -310,6 +310,12 @@ class Harness:
             if test and self._leaks is not None:
                 self._check_leaks(token.isolation, nodeid)
 
+    def settle(self) -> None:
+        """Before a test's fixtures: finish what the previous test's end left in flight."""
+        if self._active is not None:
+            with self.blocker.allowed():
+                self._active.settle()
+
     def empty(self) -> None:
         assert self._active is not None
         with self.blocker.allowed():

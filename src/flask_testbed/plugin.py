@@ -12,7 +12,7 @@ import pytest
 from . import fixtures, parallel
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
-from .errors import TestbedError
+from .errors import TestbedError, reported
 from .guards.scopes import judge, needs_watching
 from .harness import Harness, TestPlan
 from .stash import CURRENT, HARNESS, PLAN, PREREQUESTS, SETTINGS, STRATEGY, announcer
@@ -104,6 +104,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[CURRENT] = item
     harness = item.config.stash.get(HARNESS, None)
     if harness is not None:
+        # Before any fixture of this test can reach the connection around SQLAlchemy.
+        with reported():
+            harness.settle()
         harness.blocker.refuse(None if PLAN in item.stash else item.nodeid)
 
 

@@ -55,6 +55,17 @@ class Backend:
         self.run_script(dbapi_connection, statements)
         return None
 
+    def left_transaction(self, dbapi_connection) -> bool:
+        """Whether the driver says the connection is out of its transaction now.
+
+        Read after every statement on a pinned connection, without a round
+        trip: once a statement committed for real (COMMIT, DDL on MySQL), the
+        test's final rollback is run at once, so that the test reports it
+        itself, even if later statements began a new transaction. False where
+        the driver cannot tell.
+        """
+        return False
+
     def empty_tables(self, connection: Connection, tables: Sequence[Table]) -> None:
         """Delete every row of ``tables`` (given parents first), children first.
 
@@ -206,18 +217,27 @@ class PostgreSQLBackend(Backend):
         from psycopg import errors, generators
         from psycopg.pq import ExecStatus
 
-        pgconn.send_query("; ".join(statements).encode())
-        if pgconn.flush():  # the socket took only part of it (never for a few bytes)
-            dbapi_connection.wait(generators.send(pgconn))
+        # psycopg's own lock too: code that reaches the driver around SQLAlchemy
+        # (and so around the plugin's lock) waits instead of interleaving.
+        with dbapi_connection.lock:
+            pgconn.send_query("; ".join(statements).encode())
+            if pgconn.flush():  # the socket took only part of it (never for a few bytes)
+                dbapi_connection.wait(generators.send(pgconn))
 
         def read_reply() -> None:
-            for result in dbapi_connection.wait(generators.fetch_many(pgconn)):
+            with dbapi_connection.lock:
+                results = dbapi_connection.wait(generators.fetch_many(pgconn))
+            for result in results:
                 if result.status == ExecStatus.FATAL_ERROR:
                     raise errors.error_from_result(
                         result, encoding=dbapi_connection.info.encoding
                     )
 
         return read_reply
+
+    def left_transaction(self, dbapi_connection) -> bool:
+        pgconn = getattr(dbapi_connection, "pgconn", None)
+        return pgconn is not None and pgconn.transaction_status == _PG_IDLE
 
     def maintenance_url(self, url: URL) -> URL:
         return url.set(database="postgres")
@@ -319,6 +339,12 @@ class MySQLBackend(Backend):
         send(COMMAND.COM_QUERY, statements[0])
         return dbapi_connection._read_query_result
 
+    def left_transaction(self, dbapi_connection) -> bool:
+        # From the last OK packet: a result set does not update it, which can
+        # only make the rollback run at once when it did not have to.
+        status = getattr(dbapi_connection, "server_status", None)
+        return status is not None and not status & _MYSQL_IN_TRANSACTION
+
     def clone_database(self, connection: Connection, source: str, target: str) -> None:
         # No TEMPLATE here. SHOW CREATE TABLE replayed in the target creates each
         # table with its indexes and foreign keys in one statement: about 0.7 s
@@ -398,8 +424,9 @@ class MySQLBackend(Backend):
             connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
 
 
-# libpq's PQTRANS_INTRANS and PQTRANS_INERROR (ROLLBACK TO works in both)
+# libpq's PQTRANS_INTRANS and PQTRANS_INERROR (ROLLBACK TO works in both), PQTRANS_IDLE
 _PG_IN_TRANSACTION = (2, 3)
+_PG_IDLE = 0
 # SERVER_STATUS_IN_TRANS of the MySQL protocol, from the last reply
 _MYSQL_IN_TRANSACTION = 1
 

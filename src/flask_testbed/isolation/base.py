@@ -34,6 +34,12 @@ class Isolation(Protocol):
         ``test`` is the node id of the test that ends, for messages.
         """
 
+    def settle(self) -> None:
+        """Finish what the end of the last scope left in flight (a rollback's reply).
+
+        Called before a test's fixtures are set up; raises if it failed.
+        """
+
     def empty(self) -> None:
         """Delete every row of every table now (the ``clean_database`` fixture)."""
 

@@ -43,6 +43,9 @@ class _CommittingIsolation:
             return
         self._reset_if_written()
 
+    def settle(self) -> None:
+        pass  # every statement of this strategy is waited for
+
     def empty(self) -> None:
         close_all_sessions()
         empty_all(self.db)

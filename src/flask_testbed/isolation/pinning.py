@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import InvalidRequestError, ResourceClosedError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 
 from ..database.dialects import backend_for
 
@@ -51,23 +51,32 @@ class PinnedEngine:
         #: the test whose end sent them, for the message if they failed
         self._sent_by = ""
         self._failure: ReplyFailed | None = None
+        #: a statement took the connection out of its transaction (a real commit)
+        self.left_transaction = False
 
     def pin(self) -> None:
         connection = self.engine.connect()
         self._outer = connection.begin()
         original = connection._execute_context
         lock = self.lock
+        dbapi = self._dbapi = connection.connection.dbapi_connection
+        left = self.backend.left_transaction
 
         def execute_serialised(*args: Any, **kwargs: Any) -> Any:
             with lock:
                 if self._reply is not None or self._failure is not None:
                     self._read_reply()
                 self.statements += 1
-                return original(*args, **kwargs)
+                # A transition, not a state: MariaDB reports no transaction until
+                # the first table is touched, which is no commit.
+                was_out = left(dbapi)
+                result = original(*args, **kwargs)
+                if not was_out and left(dbapi):
+                    self.left_transaction = True
+                return result
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
         self.connection = connection
-        self._dbapi = connection.connection.dbapi_connection
         self.engine.connect = self._hand_out  # type: ignore[method-assign]
 
     def unpin(self) -> None:
@@ -82,6 +91,10 @@ class PinnedEngine:
                 self.settle()
             if self._outer.is_active:
                 self._outer.rollback()
+        except DBAPIError:
+            # The server dropped the connection (and rolled back with it): there
+            # is nothing left to end, and the pool must not get it back.
+            connection.invalidate()
         finally:
             connection.close()
 
@@ -98,6 +111,11 @@ class PinnedEngine:
         """
         with self.lock:
             self.settle()
+            if self.left_transaction:
+                # Bound to fail: run now, so that this test reports it.
+                self.left_transaction = False
+                self.backend.run_script(self._dbapi, statements)
+                return
             self._reply = self.backend.send_script(self._dbapi, statements)
             self._sent_by = test
 
@@ -108,6 +126,12 @@ class PinnedEngine:
                 self._read_reply()
             finally:
                 self._failure = None
+
+    def await_reply(self) -> None:
+        """Before the connection is used: read a pending reply (its failure stays for settle)."""
+        if self._reply is not None or self._failure is not None:
+            with self.lock:
+                self._read_reply()
 
     def _read_reply(self) -> None:
         # Keeps a failure until settle() takes it: a statement of the app that
@@ -170,6 +194,17 @@ class IsolatedConnection(Connection):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def connection(self) -> Any:
+        # The driver's connection, for code that goes around SQLAlchemy: it
+        # must not meet the reply to a rollback still on its way.
+        self._pinned.await_reply()
+        return self._connection.connection
+
+    def get_isolation_level(self) -> Any:
+        self._pinned.await_reply()
+        return self._connection.get_isolation_level()
 
     def connect(self) -> IsolatedConnection:
         # Lets a session take this object as its bind, as it would an Engine.

@@ -107,9 +107,12 @@ class TransactionIsolation:
 
     # -- scopes ---------------------------------------------------------
 
+    def settle(self) -> None:
+        self._run_on_pins(PinnedEngine.settle)
+
     def enter(self, shared: bool = False, reset_sequences: bool = False) -> None:
         # The previous test's rollback may still be on its way: its reply first.
-        self._run_on_pins(PinnedEngine.settle)
+        self.settle()
         if reset_sequences and any(p.backend.sequence_reset_is_ddl for p in self.pins):
             self._restart_for_ddl()
         # Whatever the enclosing scope's fixtures left in the shared session
@@ -221,7 +224,8 @@ class TransactionIsolation:
             raise IsolationBroken(
                 f"the database ended the test transaction on {masked(pinned.engine.url)}{where}"
                 f" ({_first_line(exc)}): something committed for real, e.g. DDL or TRUNCATE on "
-                "MySQL/MariaDB or an explicit COMMIT; its writes were committed, so every table "
+                "MySQL/MariaDB or an explicit COMMIT (or the server dropped the connection); its "
+                "writes were committed, so every table "
                 "was emptied to keep later tests clean. Mark such a test "
                 "@pytest.mark.testbed(strategy='truncate') or 'recreate'"
             )
