@@ -441,3 +441,43 @@ def test_each_app_its_database(db_session, tmp_path, monkeypatch):
 """,
     )
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_connection_the_server_drops_is_replaced_and_the_run_stays_isolated(shop, backend):
+    """The server ends the pinned connection mid-test (a restart, an admin's kill).
+    The driver learns it only when it reads the rollback's reply, as the next test
+    starts: that test reports it, naming the one that lost it, and the tests after
+    it still run in a sandbox of their own, on a new connection."""
+    own_id, kill = {
+        "postgresql": ("SELECT pg_backend_pid()", "SELECT pg_terminate_backend({})"),
+        "mariadb": ("SELECT CONNECTION_ID()", "KILL CONNECTION {}"),
+    }[backend]
+    result = shop.run(
+        test_dropped=f"""
+import sqlalchemy as sa
+from shop import db, names
+
+def test_1_loses_its_connection(client):
+    client.post("/items", json={{"name": "lost"}})
+    victim = db.session.execute(sa.text("{own_id}")).scalar()
+    killer = sa.create_engine(db.engine.url.render_as_string(hide_password=False))
+    with killer.connect() as connection:
+        connection.execute(sa.text("{kill}".format(victim)))
+    killer.dispose()
+
+def test_2_writes(client):
+    assert names() == []
+    assert client.post("/items", json={{"name": "kept-in-the-sandbox"}}).status_code == 201
+
+def test_3_starts_clean(client):
+    assert names() == []
+"""
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_2_writes*",
+        "the database ended the test transaction on * during "
+        "test_dropped.py::test_1_loses_its_connection (*",
+    ])
+    assert shop.count("item") == 0
