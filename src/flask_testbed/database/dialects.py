@@ -58,11 +58,11 @@ class Backend:
     def left_transaction(self, dbapi_connection) -> bool:
         """Whether the driver says the connection is out of its transaction now.
 
-        Read after every statement on a pinned connection, without a round
-        trip: once a statement committed for real (COMMIT, DDL on MySQL), the
-        test's final rollback is run at once, so that the test reports it
-        itself, even if later statements began a new transaction. False where
-        the driver cannot tell.
+        Read before and after every statement on a pinned connection, without
+        a round trip: once a statement took it out of its transaction (COMMIT,
+        DDL on MySQL), the test's final rollback is run at once, so that the
+        test reports it itself, even if later statements began a new
+        transaction. False where the driver cannot tell.
         """
         return False
 
