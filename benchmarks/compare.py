@@ -22,9 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import runner
 from .approaches import APPROACHES, FLOOR
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase
-from .runner import RunResult, prepare, run_suite, use_plugin_revision
+from .runner import RunResult, prepare, run_suite, use_plugin_path, use_plugin_revision
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,16 +49,23 @@ def main(argv: list[str] | None = None) -> int:
                       for rev in args.revisions]
         projects = {approach.key: prepare(workdir / approach.key, approach, args.tables,
                                           args.tests) for approach in approaches}
-        labels = [rev if rev == "none" else
-                  f"{rev} ({use_plugin_revision(rev, workdir / f'plugin{i}')})"
-                  for i, rev in enumerate(args.revisions)]
+        # Each revision is exported once; the runs then only switch between them.
+        labels: list[str] = []
+        plugins: list[Path | None] = []
+        for index, rev in enumerate(args.revisions):
+            if rev == "none":
+                labels.append(rev)
+                plugins.append(None)
+                continue
+            commit = use_plugin_revision(rev, workdir / f"plugin{index}")
+            labels.append(f"{rev} ({commit})")
+            plugins.append(runner.PLUGIN_PATH)
         runs: list[list[RunResult]] = [[] for _ in args.revisions]
         try:
             for _round in range(args.rounds):
                 for index, (rev, approach) in enumerate(zip(args.revisions, approaches,
                                                             strict=True)):
-                    if rev != "none":
-                        use_plugin_revision(rev, workdir / f"plugin{index}")
+                    use_plugin_path(plugins[index])
                     result = run_suite(projects[approach.key], approach, bench.fresh())
                     if not result.ok:
                         raise SystemExit(f"the run of {rev} failed:\n{result.error}")

@@ -163,6 +163,12 @@ def use_plugin_revision(revision: str, directory: Path) -> str:
     return commit
 
 
+def use_plugin_path(path: Path | None) -> None:
+    """Measure the plugin exported at ``path`` by :func:`use_plugin_revision` (None: installed)."""
+    global PLUGIN_PATH
+    PLUGIN_PATH = path
+
+
 def command(approach: Approach, database_url: str, extra_args: tuple[str, ...] = ()) -> list[str]:
     """The pytest command line of one run of ``approach``."""
     return [
