@@ -331,8 +331,7 @@ class MySQLBackend(Backend):
         # PyMySQL only: its query() is these two steps. One statement per
         # round trip, since the plugin does not turn multi-statements on.
         send = getattr(dbapi_connection, "_execute_command", None)
-        status = getattr(dbapi_connection, "server_status", None) or 0
-        if send is None or len(statements) != 1 or not status & _MYSQL_IN_TRANSACTION:
+        if send is None or len(statements) != 1 or self.left_transaction(dbapi_connection):
             return super().send_script(dbapi_connection, statements)
         from pymysql.constants import COMMAND
 

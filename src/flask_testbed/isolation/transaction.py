@@ -108,11 +108,11 @@ class TransactionIsolation:
     # -- scopes ---------------------------------------------------------
 
     def settle(self) -> None:
+        # The harness calls this before each test's fixtures, so every scope
+        # entered after it finds the previous test's rollback done.
         self._run_on_pins(PinnedEngine.settle)
 
     def enter(self, shared: bool = False, reset_sequences: bool = False) -> None:
-        # The previous test's rollback may still be on its way: its reply first.
-        self.settle()
         if reset_sequences and any(p.backend.sequence_reset_is_ddl for p in self.pins):
             self._restart_for_ddl()
         # Whatever the enclosing scope's fixtures left in the shared session
