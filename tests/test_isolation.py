@@ -339,6 +339,46 @@ def test_a_commit_the_plugin_cannot_see_is_named_by_the_next_test(shop, backend)
     assert shop.count("audit_entry", shop.env["SHOP_AUDIT_URL"]) == 0
 
 
+def test_the_drivers_connection_is_handed_out_after_the_rollback_is_read(shop):
+    """Code that reaches the driver around SQLAlchemy between two tests (here a hook
+    after every fixture is torn down) gets its own results, never the reply to the
+    rollback still on its way."""
+    result = shop.run(
+        test_raw="""
+from shop import db
+
+SEEN = []
+
+def test_1_writes(client):
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+
+def test_2_the_hook_read_its_own_row(client):
+    assert SEEN == [42]
+    assert client.post("/items", json={"name": "b"}).status_code == 201
+
+def test_3_the_hook_read_the_isolation_level(client):
+    assert SEEN[1].replace(" ", "_").upper() in {"READ_COMMITTED", "SERIALIZABLE"}
+""",
+        conftest="""
+import pytest
+from shop import db
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item):
+    result = yield
+    if item.name == "test_1_writes":
+        cursor = db.engine.connect().connection.dbapi_connection.cursor()
+        cursor.execute("SELECT 42")
+        item.module.SEEN.append(cursor.fetchone()[0])
+        cursor.close()
+    if item.name == "test_2_the_hook_read_its_own_row":
+        item.module.SEEN.append(db.engine.connect().get_isolation_level())
+    return result
+""",
+    )
+    result.assert_outcomes(passed=3)
+
+
 def test_with_the_leak_check_a_real_commit_is_named_at_its_own_teardown(shop):
     """The leak check reads the tables right after the rollback was sent: it finds the
     committed rows, and healing must read every engine's failed rollback on the way."""
