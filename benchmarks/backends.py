@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-BENCH_DATABASE = "testbed_bench"
+BENCH_DATABASE = "test_bench"
 
 #: the same variables the project's own tests read, with the same defaults
 DEFAULT_URLS = {

@@ -55,9 +55,7 @@ def server_url(name: str) -> str:
     if name not in _reachable:
         try:
             if OUTER_WORKER:
-                from flask_testbed.database.servers import ensure_database
-
-                ensure_database(sa.make_url(url))
+                create_database(sa.make_url(url))
             engine = sa.create_engine(url)
             with engine.connect():
                 pass
@@ -72,6 +70,19 @@ def server_url(name: str) -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return url
+
+
+def create_database(url: sa.URL) -> None:
+    """Create a database as a user would (without the plugin's mark), unless it exists."""
+    from flask_testbed.database.servers import on_server
+
+    admin, backend = on_server(url)
+    try:
+        with admin.connect() as connection:
+            if not backend.database_exists(connection, url.database):
+                backend.create_database(connection, url.database)
+    finally:
+        admin.dispose()
 
 
 def database_exists(url: sa.URL) -> bool:

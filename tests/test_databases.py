@@ -1,6 +1,7 @@
 """Test databases that manage themselves: naming, reuse, parallel workers, concurrent runs."""
 
 import signal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -141,40 +142,67 @@ def test_xdist_workers_get_databases_of_their_own(shop):
     result.assert_outcomes(passed=6)
 
 
-def test_two_runs_at_once_wait_for_each_other(shop):
-    shop.pytester.makepyfile(
-        test_slow="""
-import time
-
-def test_holds_the_database(client):
-    client.post("/items", json={"name": "mine"})
-    time.sleep(1.5)
-    assert client.get("/items").json == ["mine"]
-"""
-    )
-    outputs = runs_at_once(
-        [f"--testbed-db-url={shop.database_url}"], shop.pytester.path, shop.env
-    )
-    waited = [out for out in outputs if "waiting for it to finish" in out]
-    assert len(waited) == 1, outputs
-    assert "flask-testbed: another test run is using" in waited[0]
-
-
-def test_a_run_waiting_for_one_that_drops_the_database_gets_it_back(pytester, configured):
-    """The first run created test_<name> and drops it at its end; the second waited meanwhile."""
-    url, expected = configured
-    pytester.makepyfile(
-        test_slow=f"""
+SLOW_SUITE = """
 import time
 from shop import db
 
 def test_holds_the_database(client):
-    assert db.engine.url.database == "{expected.database}"
-    client.post("/items", json={{"name": "mine"}})
+    print("DATABASE=" + db.engine.url.database.rsplit("/", 1)[-1])
+    client.post("/items", json={"name": "mine"})
     time.sleep(1.5)
     assert client.get("/items").json == ["mine"]
 """
+
+
+def _databases_used(outputs):
+    return sorted(
+        line.split("DATABASE=", 1)[1].split()[0]
+        for out in outputs
+        for line in out.splitlines()
+        if "DATABASE=" in line
     )
-    outputs = runs_at_once([], pytester.path, {"SHOP_DATABASE_URL": url, "SHOP_AUDIT_URL": url})
-    assert sum("waiting for it to finish" in out for out in outputs) == 1, outputs
+
+
+def test_two_runs_at_once_each_get_databases_of_their_own(shop):
+    """Two CI jobs on one server: neither waits for the other, neither sees the other's rows."""
+    shop.pytester.makepyfile(test_slow=SLOW_SUITE)
+    outputs = runs_at_once(
+        ["-s", f"--testbed-db-url={shop.database_url}"], shop.pytester.path, shop.env
+    )
+    assert not any("waiting for it to finish" in out for out in outputs), outputs
+    first, second = _databases_used(outputs)
+    assert first != second
+    # The second slot is the second run's own: made by it, gone with it.
+    second_url = sa.make_url(shop.database_url)
+    if second_url.get_backend_name() == "sqlite":
+        assert not any(Path(shop.database_url.split("///", 1)[1]).parent.glob("*_2.db*"))
+    else:
+        assert not database_exists(second_url.set(database=f"{second_url.database}_2"))
+
+
+def test_two_runs_with_reuse_db_wait_for_each_other(shop):
+    """--reuse-db keeps one stable database: a second run waits for it, and says so."""
+    shop.pytester.makepyfile(test_slow=SLOW_SUITE)
+    outputs = runs_at_once(
+        ["-s", "--reuse-db", f"--testbed-db-url={shop.database_url}"],
+        shop.pytester.path,
+        shop.env,
+    )
+    waited = [out for out in outputs if "waiting for it to finish" in out]
+    assert len(waited) == 1, outputs
+    assert "flask-testbed: another test run is using" in waited[0]
+    first, second = _databases_used(outputs)
+    assert first == second
+
+
+def test_two_runs_at_once_on_an_automatic_database_both_clean_up(pytester, configured):
+    """Both runs make test_<name> (and test_<name>_2) and drop what they made."""
+    url, expected = configured
+    pytester.makepyfile(test_slow=SLOW_SUITE)
+    outputs = runs_at_once(
+        ["-s"], pytester.path, {"SHOP_DATABASE_URL": url, "SHOP_AUDIT_URL": url}
+    )
+    assert not any("waiting for it to finish" in out for out in outputs), outputs
+    assert _databases_used(outputs) == [expected.database, f"{expected.database}_2"]
     assert not database_exists(expected)
+    assert not database_exists(expected.set(database=f"{expected.database}_2"))

@@ -161,22 +161,25 @@ def test_a_client_module_flow_stays_whole_under_the_default_distribution(shop):
     assert len(workers) == 1, workers  # e.g. {"[gw1]"}
 
 
-def test_two_parallel_runs_at_once_wait_for_each_other(shop):
+def test_two_parallel_runs_at_once_get_databases_of_their_own(shop):
+    """Two xdist runs on one server: the second takes the next slot, templates and workers."""
     shop.pytester.makepyfile(
         test_slow="""
 import time
 import pytest
+from shop import db
 
 @pytest.mark.parametrize("n", range(2))
 def test_holds_the_database(client, n):
+    print("DATABASE=" + db.engine.url.database.rsplit("/", 1)[-1])
     client.post("/items", json={"name": "mine"})
     time.sleep(1.5)
     assert client.get("/items").json == ["mine"]
 """
     )
     outputs = runs_at_once(
-        ["-n", "2", f"--testbed-db-url={shop.database_url}"], shop.pytester.path, shop.env
+        ["-n", "2", "-s", f"--testbed-db-url={shop.database_url}"], shop.pytester.path, shop.env
     )
-    waited = [out for out in outputs if "waiting for it to finish" in out]
-    assert len(waited) == 1, outputs
-    assert "_template" in waited[0]  # the second controller waits for the first run's template
+    assert not any("waiting for it to finish" in out for out in outputs), outputs
+    for suffix in ("template", "gw0", "gw1", "2_template", "2_gw0", "2_gw1"):
+        assert not _exists(_database(shop.database_url, suffix)), suffix

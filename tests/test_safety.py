@@ -2,9 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists, own, server_url
-
-from flask_testbed.database.servers import ensure_database
+from conftest import create_database, database_exists, own, server_url
 
 SIMPLE_TEST = "def test_uses_db(client):\n    assert client.get('/items').json == []\n"
 
@@ -13,7 +11,7 @@ SIMPLE_TEST = "def test_uses_db(client):\n    assert client.get('/items').json =
 def production_url(request):
     """A server database whose name lacks 'test', holding a canary row, with a password."""
     url = sa.make_url(server_url(request.param)).set(database=own("canary_shop"))
-    ensure_database(url)
+    create_database(url)
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE IF EXISTS item")
@@ -106,13 +104,41 @@ def test_a_factory_that_creates_tables_itself_reaches_only_the_test_database(
 
 
 @pytest.mark.parametrize(
+    "name, accepted",
+    [
+        ("test", True),
+        ("test_shop", True),
+        ("shop_test", True),
+        ("shop-test-2", True),
+        ("testing", True),
+        ("tests", True),
+        ("shop_test_gw1", True),
+        ("TestShop", True),
+        ("shop.test", True),
+        ("contest", False),
+        ("latest_prod", False),
+        ("testimonials", False),
+        ("attestation", False),
+        ("shoptest", False),
+        ("Testimonials", False),
+        ("production", False),
+    ],
+)
+def test_a_test_name_holds_test_as_a_word(name, accepted):
+    from flask_testbed.database.urls import is_test_database
+
+    assert is_test_database(f"postgresql://u:p@host/{name}") is accepted
+    assert is_test_database(f"sqlite:////srv/data/{name}.db") is accepted
+
+
+@pytest.mark.parametrize(
     "url, accepted",
     [
         ("sqlite://", True),
-        ("sqlite:///prod.db", True),
-        ("postgresql://u:p@host/shop_test", True),
-        ("postgresql://u:p@host/TestShop", True),
-        ("postgresql://u:p@host/shop", False),
+        ("sqlite:///:memory:", True),
+        ("sqlite:///dev.db", False),
+        ("sqlite:////tests/dev.db", False),  # the file's own name counts, not its folder's
+        ("sqlite:///instance/test.db", True),
         ("mysql+pymysql://root@host/production", False),
     ],
 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +15,15 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.engine import URL, make_url
 
+from .database.locks import RunLock
 from .database.naming import test_database_url, xdist_worker
 from .database.safety import check_test_databases
 from .database.servers import ensure_database
-from .database.urls import masked
+from .database.urls import is_in_memory, masked, sqlite_path
 from .errors import TestbedError, one_line
 
 IN_MEMORY = "sqlite://"
-#: key in app.extensions: what the plugin did to the app (databases it created)
+#: key in app.extensions: the plugin's claim on the app's test databases
 TESTBED = "flask_testbed"
 
 
@@ -31,27 +34,35 @@ def load_app(
     allow_any_database: bool,
     rootdir: Path,
     role: str | None = None,
+    slot: int | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] = print,
 ) -> Flask:
     """Import ``module:attr`` and return the Flask app it names, in testing mode.
 
-    A factory is called while the extension's ``init_app`` is wrapped, so that
-    the test database URL is in place and judged safe before the first engine
-    exists: a factory that creates tables itself never reaches another database.
+    The module is imported and a factory called while the extension's
+    ``init_app`` is wrapped, so that the test database URL is in place and
+    judged safe before the first engine exists: an app that creates tables
+    itself (at import, or in its factory) never reaches another database.
     """
+    with _test_database_on_init(database_url, allow_any_database, role, slot, wait, say):
+        return _build_app(path, factory_argument, rootdir)
+
+
+def _build_app(path: str, factory_argument: str | None, rootdir: Path) -> Flask:
     target = _import_target(path, rootdir)
     if isinstance(target, Flask):
         app = target
     elif callable(target):
-        with _test_database_on_init(database_url, allow_any_database, role):
-            try:
-                app = target(factory_argument) if factory_argument else target()
-            except TestbedError:
-                raise
-            except Exception as exc:
-                raise TestbedError(
-                    f"the app factory {path} raised {type(exc).__name__}: {one_line(exc)}; "
-                    "fix the factory or testbed_app_config"
-                ) from None
+        try:
+            app = target(factory_argument) if factory_argument else target()
+        except TestbedError:
+            raise
+        except Exception as exc:
+            raise TestbedError(
+                f"the app factory {path} raised {type(exc).__name__}: {one_line(exc)}; "
+                "fix the factory or testbed_app_config"
+            ) from None
         if not isinstance(app, Flask):
             raise TestbedError(
                 f"the app factory {path} returned {type(app).__name__}, not a Flask app; "
@@ -78,14 +89,20 @@ def extension_of(app: Flask) -> SQLAlchemy:
 
 
 def test_database_urls(
-    config: Mapping[str, Any], database_url: str | None, allow_any: bool, role: str | None = None
+    config: Mapping[str, Any],
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None = None,
+    slot: int = 1,
 ) -> dict[str | None, URL]:
     """The URL of every bind for this run, from the app's config and the plugin's settings.
 
     An explicit ``database_url`` must name a test database (or be allowed
-    explicitly); a URL from the app's own config that does not becomes
-    ``test_<name>`` on the same server. Each xdist worker gets its own copy
-    (``role`` is the worker's id, or the controller's: the template).
+    explicitly); a URL from the app's own config whose name is not a test
+    name becomes ``test_<name>`` on the same server (beside it, for an SQLite
+    file). Each xdist worker gets its own copy (``role`` is the worker's id,
+    or the controller's: the template); ``slot`` > 1 when other runs hold the
+    first names.
     """
     if database_url and not allow_any:
         check_test_databases([(None, database_url)], allow_any=False)
@@ -96,23 +113,102 @@ def test_database_urls(
     if default is None and not binds:
         default = IN_MEMORY
     if default is not None:
-        plan[None] = test_database_url(default, bool(database_url) or allow_any, worker)
+        plan[None] = test_database_url(default, bool(database_url) or allow_any, worker, slot)
     for key, value in binds.items():
         url = value.get("url") if isinstance(value, dict) else value
         if url is not None:
-            plan[key] = test_database_url(url, allow_any, worker)
+            plan[key] = test_database_url(url, allow_any, worker, slot)
     check_test_databases(plan.items(), allow_any)
     return plan
 
 
-def prepare_test_databases(app: Flask, plan: Mapping[str | None, URL]) -> None:
-    """Write the plan into the app's config and create the databases that are missing.
+@dataclass
+class Claim:
+    """The databases a run took: where each bind goes, the run locks it holds, what it made."""
 
-    The databases this run created are remembered on the app, so that the
+    plan: dict[str | None, URL]
+    locks: list[RunLock]
+    slot: int
+    #: databases a plugin run made (this one, or a killed one): this run drops them at its end
+    owned: list[URL] = field(default_factory=list)
+
+    def release(self) -> None:
+        for lock in self.locks:
+            lock.release()
+        self.locks = []
+
+
+def claim_test_databases(
+    app: Flask,
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None = None,
+    slot: int | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] = print,
+) -> Claim:
+    """Choose this run's databases and lock them, before anything is created in them.
+
+    A run that must keep its names (``wait``: ``--reuse-db`` keeps one stable
+    database; ``slot``: an xdist worker uses its controller's) waits for a
+    run that holds them; any other run takes the next free slot at once, so
+    two CI jobs on one server never wait for each other.
+    """
+    for candidate in [slot] if slot else range(1, _MAX_SLOTS + 1):
+        plan = {
+            key: _beside_instance(app, url)
+            for key, url in test_database_urls(
+                app.config, database_url, allow_any, role, candidate
+            ).items()
+        }
+        locks = [RunLock(url) for url in dict.fromkeys(plan.values())]
+        taken: list[RunLock] = []
+        try:
+            for lock in locks:
+                if wait or slot:
+                    lock.acquire(say)
+                elif not lock.try_acquire():
+                    break
+                taken.append(lock)
+        except BaseException as exc:
+            Claim(plan, taken, candidate).release()
+            if isinstance(exc, Exception):  # whatever the driver raises: not reachable
+                key = next(key for key, url in plan.items() if url == lock.url)
+                raise unreachable(key, lock.url, exc) from None
+            raise
+        if len(taken) == len(locks):
+            return Claim(plan, taken, candidate)
+        Claim(plan, taken, candidate).release()
+        if wait:
+            break
+    raise TestbedError(
+        f"{_MAX_SLOTS} test runs hold the test databases of {masked(plan[next(iter(plan))])}; "
+        "wait for them to finish"
+    )
+
+
+#: how many runs at once may each take a database of their own
+_MAX_SLOTS = 64
+
+
+def _beside_instance(app: Flask, url: URL) -> URL:
+    """An SQLite file path as Flask-SQLAlchemy resolves it: relative to the instance folder."""
+    if url.drivername not in ("sqlite", "sqlite+pysqlite") or is_in_memory(url):
+        return url
+    prefix, path = sqlite_path(url)
+    if os.path.isabs(path):
+        return url
+    return url.set(database=prefix + os.path.join(app.instance_path, path))
+
+
+def prepare_test_databases(app: Flask, claim: Claim) -> None:
+    """Write the claimed URLs into the app's config and create the databases that are missing.
+
+    The databases a plugin run made are remembered on the app, so that the
     harness drops them at the end (unless they are to be reused).
     """
     config = app.config
-    for key, url in plan.items():
+    for key, url in claim.plan.items():
         text = url.render_as_string(hide_password=False)
         if key is None:
             config["SQLALCHEMY_DATABASE_URI"] = text
@@ -120,31 +216,40 @@ def prepare_test_databases(app: Flask, plan: Mapping[str | None, URL]) -> None:
             binds = config["SQLALCHEMY_BINDS"]
             value = binds[key]
             binds[key] = {**value, "url": text} if isinstance(value, dict) else text
-    created = []
-    for key, url in plan.items():
+    for key, url in claim.plan.items():
         try:
-            if ensure_database(url):
-                created.append(url)
+            if url not in claim.owned and ensure_database(url):
+                claim.owned.append(url)
         except Exception as exc:  # whatever the driver raises, the server is not usable
             raise unreachable(key, url, exc) from None
-    app.extensions[TESTBED] = {"created": created}
+    app.extensions[TESTBED] = claim
 
 
 def is_prepared(app: Flask) -> bool:
     return TESTBED in app.extensions
 
 
-def created_databases(app: Flask) -> list[URL]:
-    return list(app.extensions.get(TESTBED, {}).get("created", []))
+def claim_of(app: Flask) -> Claim | None:
+    """What the plugin claimed for ``app``, if it did."""
+    return app.extensions.get(TESTBED)
 
 
-def remember_created(app: Flask, url: URL) -> None:
-    """Count ``url`` among the databases this run created (and drops at its end)."""
-    app.extensions.setdefault(TESTBED, {}).setdefault("created", []).append(url)
+def release_claim(app: Flask) -> None:
+    """Let other runs have ``app``'s databases (its locks go; the databases stay)."""
+    claim = claim_of(app)
+    if claim is not None:
+        claim.release()
 
 
 def use_test_databases(
-    app: Flask, db: SQLAlchemy, database_url: str | None, allow_any: bool, role: str | None = None
+    app: Flask,
+    db: SQLAlchemy,
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None = None,
+    slot: int | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] = print,
 ) -> None:
     """Point an app whose engines already exist at this run's test databases.
 
@@ -154,10 +259,14 @@ def use_test_databases(
     """
     if is_prepared(app):
         return
-    plan = test_database_urls(app.config, database_url, allow_any, role)
-    prepare_test_databases(app, plan)
+    claim = claim_test_databases(app, database_url, allow_any, role, slot, wait, say)
+    try:
+        prepare_test_databases(app, claim)
+    except BaseException:
+        claim.release()
+        raise
     engines = db._app_engines[app]
-    for key, url in plan.items():
+    for key, url in claim.plan.items():
         current = engines.get(key)
         if current is not None and current.url == url:
             continue
@@ -198,18 +307,40 @@ def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
 
 @contextlib.contextmanager
 def _test_database_on_init(
-    database_url: str | None, allow_any: bool, role: str | None
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None,
+    slot: int | None,
+    wait: bool,
+    say: Callable[[str], None],
 ) -> Iterator[None]:
+    """While the user's code builds the app: redirect every ``init_app`` to test databases.
+
+    The claims are released again if building the app fails: no lock of a
+    run that never started may outlive it.
+    """
     original = SQLAlchemy.init_app
+    # Apps built from the same configuration (one at import, one by the
+    # factory) share one claim: two claims would be two slots of databases.
+    claims: dict[str, Claim] = {}
 
     def init_app(self: SQLAlchemy, app: Flask) -> None:
-        plan = test_database_urls(app.config, database_url, allow_any, role)
-        prepare_test_databases(app, plan)
+        wanted = repr(test_database_urls(app.config, database_url, allow_any, role))
+        claim = claims.get(wanted)
+        if claim is None:
+            claim = claims[wanted] = claim_test_databases(
+                app, database_url, allow_any, role, slot, wait, say
+            )
+        prepare_test_databases(app, claim)
         original(self, app)
 
     SQLAlchemy.init_app = init_app  # type: ignore[method-assign]
     try:
         yield
+    except BaseException:
+        for claim in claims.values():
+            claim.release()
+        raise
     finally:
         SQLAlchemy.init_app = original  # type: ignore[method-assign]
 

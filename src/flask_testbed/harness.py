@@ -15,17 +15,10 @@ from flask import Flask, g
 from flask.ctx import AppContext
 from sqlalchemy.exc import DBAPIError
 
-from .app import (
-    created_databases,
-    extension_of,
-    remember_created,
-    unreachable,
-    use_test_databases,
-)
+from .app import claim_of, extension_of, release_claim, unreachable, use_test_databases
 from .config import Settings
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
-from .database.locks import RunLock
 from .database.naming import is_in_memory, template_url, xdist_worker
 from .database.safety import check_test_databases
 from .database.schema import Migrations, create_schema, drop_schema, is_current
@@ -75,6 +68,7 @@ class Harness:
         say: Callable[[str], None] = print,
         role: str | None = None,
         templates: bool = False,
+        slot: int | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -83,6 +77,8 @@ class Harness:
         self.role = role
         #: whether this worker's databases are cloned from the controller's templates
         self.templates = templates
+        #: on an xdist worker, the slot of databases its controller claimed
+        self.slot = slot
         self.db = extension_of(app)
         self._context: AppContext | None = None
         self._isolations: dict[str, Isolation] = {}
@@ -93,7 +89,6 @@ class Harness:
         self.engines: list[Any] = []
         self.queries = QueryCounter(self.engines)
         self._leaks: LeakCheck | None = None
-        self._locks: list[RunLock] = []
         #: worker databases replaced by a clone: this run's to drop, even if a killed run made them
         self._cloned: list[Any] = []
 
@@ -108,6 +103,9 @@ class Harness:
                 self.settings.database_url,
                 self.settings.allow_any_database,
                 self.role,
+                self.slot,
+                wait=self.settings.reuse_db,
+                say=self.say,
             )
             engines = dict(self.db.engines)
             check_test_databases(
@@ -151,15 +149,6 @@ class Harness:
         if not _has_app_context(self.app):
             self._context = self.app.app_context()
             self._context.push()
-        for url in self._databases():
-            lock = RunLock(url)
-            self._locks.append(lock)
-            if lock.acquire(self.say):
-                # The run we waited for may have dropped the database at its end.
-                for engine in self.engines:
-                    engine.dispose()
-                if ensure_database(url):
-                    remember_created(self.app, url)
         for engine in self.engines:
             backend_for(engine).prepare_engine(engine)
 
@@ -191,8 +180,8 @@ class Harness:
     def finish_templates(self) -> None:
         try:
             if not self.settings.reuse_db:
-                for url in self._databases():
-                    drop_database(url, files=True)
+                for url in self._owned():
+                    drop_database(url)
         finally:
             self._release()
 
@@ -226,7 +215,8 @@ class Harness:
                     f"{masked(url)} builds its own schema",
                     stacklevel=1,
                 )
-                ensure_database(url)
+                if ensure_database(url):
+                    claim_of(self.app).owned.append(url)
                 continue
             cloned.update(keys)
             self._cloned.append(url)
@@ -252,17 +242,23 @@ class Harness:
             for engine in self.engines:
                 engine.dispose()
             if not self.settings.reuse_db:
-                for url in created_databases(self.app):
+                for url in dict.fromkeys([*self._owned(), *self._cloned]):
                     drop_database(url)
-                for url in self._cloned:  # a worker's copy: SQLite files go too
-                    drop_database(url, files=True)
         finally:
             self._release()
 
+    def _owned(self) -> list[Any]:
+        """The databases a plugin run made: this run's to drop."""
+        claim = claim_of(self.app)
+        return list(claim.owned) if claim is not None else []
+
+    @property
+    def claimed_slot(self) -> int | None:
+        claim = claim_of(self.app)
+        return claim.slot if claim is not None else None
+
     def _release(self) -> None:
-        for lock in self._locks:
-            lock.release()
-        self._locks = []
+        release_claim(self.app)
         self.started = False
         if self._context is not None:
             self._context.pop()

@@ -33,6 +33,8 @@ from .harness import Harness
 
 #: key in a worker's workerinput: the controller built templates to clone
 TEMPLATES_READY = "flask_testbed_templates"
+#: key in a worker's workerinput: the slot of databases the controller claimed
+SLOT = "flask_testbed_slot"
 #: key in a worker's workerinput: where it writes down the modules holding flows
 FLOWS_DIRECTORY = "flask_testbed_flows"
 
@@ -49,6 +51,11 @@ def is_worker(config: pytest.Config) -> bool:
 def database_role(config: pytest.Config) -> str | None:
     """The controller's databases are the templates; a worker names its own by its id."""
     return TEMPLATE if is_controller(config) else None
+
+
+def database_slot(config: pytest.Config) -> int | None:
+    """On a worker: the slot of databases its controller claimed (its names follow it)."""
+    return getattr(config, "workerinput", {}).get(SLOT)
 
 
 def templates_ready(config: pytest.Config) -> bool:
@@ -115,6 +122,8 @@ class Controller:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[TEMPLATES_READY] = self._harness is not None
+        if self._harness is not None:
+            node.workerinput[SLOT] = self._harness.claimed_slot
         # `load` is what `-n` means without --dist; any other choice is the user's.
         if self._flows is None and node.config.getvalue("dist") == "load":
             self._flows = Path(tempfile.mkdtemp(prefix="flask-testbed-flows-"))

@@ -67,9 +67,12 @@ def load_harness(config: pytest.Config) -> Harness | None:
     settings = config.stash[SETTINGS]
     if not settings.app:
         return None
-    from .app import load_app
+    from .app import load_app, release_claim
 
     role = parallel.database_role(config)
+    slot = parallel.database_slot(config)
+    say = announcer(config)
+    app = None
     try:
         app = load_app(
             settings.app,
@@ -78,16 +81,22 @@ def load_harness(config: pytest.Config) -> Harness | None:
             settings.allow_any_database,
             config.rootpath,
             role,
+            slot,
+            wait=settings.reuse_db,
+            say=say,
         )
         harness = Harness(
             app,
             settings,
-            say=announcer(config),
+            say=say,
             role=role,
             templates=parallel.templates_ready(config),
+            slot=slot,
         )
         harness.check()
     except TestbedError as exc:
+        if app is not None:
+            release_claim(app)  # a run that does not start holds no database
         raise pytest.UsageError(str(exc)) from None
     config.stash[HARNESS] = harness
     return harness

@@ -1,24 +1,30 @@
 """One test run per test database at a time.
 
-Two runs against the same server (two terminals, two CI jobs) would drop and
-empty each other's tables. Each run holds a lock named after its database for
-its whole length: a server advisory lock (``pg_advisory_lock`` / ``GET_LOCK``),
-which the server releases by itself when a killed run's connection goes, or a
-file lock beside an SQLite file. A second run says that it waits, and waits.
+Two runs against the same database (two terminals, two CI jobs on one server)
+would drop and empty each other's tables. Each run holds a lock named after
+its database for its whole length: a server advisory lock
+(``pg_advisory_lock`` / ``GET_LOCK``), which the server releases by itself
+when a killed run's connection goes, or a file lock beside an SQLite file,
+which the kernel releases with the process. A run that may not take another
+database (``--reuse-db`` keeps one stable name) says that it waits, and waits;
+the others take the next free name instead (see :mod:`.naming`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from .naming import is_in_memory
 from .servers import on_server
-from .urls import masked
+from .urls import is_in_memory, masked, sqlite_path
+
+#: beside an SQLite file: the file its run lock is taken on, removed when released
+LOCK_SUFFIX = ".testbed-lock"
 
 
 class RunLock:
@@ -27,41 +33,72 @@ class RunLock:
         self._held: Any = None
 
     def acquire(self, say: Callable[[str], None]) -> bool:
-        """Take the lock; True when another run held it and this one waited."""
-        if is_in_memory(self.url):
+        """Take the lock, waiting for it if need be; True when this run waited."""
+        if self.try_acquire():
             return False
-        name = f"flask-testbed:{self.url.database}"
-        message = f"another test run is using {masked(self.url)}; waiting for it to finish"
+        say(f"another test run is using {masked(self.url)}; waiting for it to finish")
+        self._take(wait=True)
+        return True
+
+    def try_acquire(self) -> bool:
+        """Take the lock if no other run holds it."""
+        if is_in_memory(self.url):
+            return True
+        return self._take(wait=False)
+
+    def _take(self, wait: bool) -> bool:
         if self.url.get_backend_name() == "sqlite":
-            handle = open(Path(f"{self.url.database}.testbed-lock"), "w")  # noqa: SIM115
-            waited = False
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                say(message)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                waited = True
-            self._held = handle
-            return waited
+            return self._take_file(wait)
         # Held from the server's maintenance database: a connection to the test
         # database itself would keep PostgreSQL from cloning it as a template.
+        name = f"flask-testbed:{self.url.database}"
         engine, backend = on_server(self.url)
         connection = engine.connect()
-        waited = not backend.try_lock(connection, name)
-        if waited:
-            say(message)
-            backend.lock(connection, name)
-        connection.commit()
+        try:
+            if wait:
+                backend.lock(connection, name)
+            elif not backend.try_lock(connection, name):
+                connection.close()
+                engine.dispose()
+                return False
+            connection.commit()
+        except BaseException:
+            connection.close()
+            engine.dispose()
+            raise
         self._held = (engine, connection)
-        return waited
+        return True
+
+    def _take_file(self, wait: bool) -> bool:
+        path = Path(f"{sqlite_path(self.url)[1]}{LOCK_SUFFIX}")
+        while True:
+            handle = open(path, "a")  # noqa: SIM115 - held until release
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                handle.close()
+                return False
+            # The run that held it may have removed the file before we locked
+            # it: a lock on a file nobody else can open any more is no lock.
+            try:
+                same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._held = (path, handle)
+                return True
+            handle.close()
 
     def release(self) -> None:
         held, self._held = self._held, None
         if held is None:
             return
-        if isinstance(held, tuple):
-            engine, connection = held
-            connection.close()  # the server releases the lock with the session
-            engine.dispose()
+        first, second = held
+        if isinstance(first, Path):
+            # Removed while still locked, so that no lock files pile up: a run
+            # waiting on this file finds it gone and opens a new one.
+            first.unlink(missing_ok=True)
+            second.close()
         else:
-            held.close()
+            second.close()  # the server releases the lock with the session
+            first.dispose()

@@ -8,8 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from . import ownership
 from .dialects import Backend, CannotClone, backend_for
-from .naming import is_in_memory
+from .urls import is_in_memory, sqlite_path
 
 #: what SQLite keeps beside a database file in WAL mode
 _SQLITE_COMPANIONS = ("-wal", "-shm")
@@ -27,32 +28,44 @@ def on_server(url: URL) -> tuple[sa.Engine, Backend]:
 
 
 def ensure_database(url: URL) -> bool:
-    """Create the database ``url`` names when it does not exist; True if it was created."""
-    if url.get_backend_name() == "sqlite" or not url.database:
-        return False  # SQLite creates its file on the first connection
+    """Create the database ``url`` names when it is missing; True when it is the plugin's.
+
+    The plugin's: made now, or marked by the earlier run that made it (one
+    that was killed before it could drop it). Only those are ever dropped whole.
+    """
+    if is_in_memory(url):
+        return False
+    if url.get_backend_name() == "sqlite":
+        if Path(sqlite_path(url)[1]).exists():
+            return ownership.is_marked(url)
+        Path(sqlite_path(url)[1]).parent.mkdir(parents=True, exist_ok=True)
+        ownership.mark(url)  # SQLite makes the file on the first connection
+        return True
     admin, backend = on_server(url)
     try:
         with admin.connect() as connection:
             if backend.database_exists(connection, url.database):
-                return False
+                return ownership.is_marked(url)
             try:
                 backend.create_database(connection, url.database)
             except sa.exc.DBAPIError:
-                # Another worker or run created it a moment ago: that is fine.
+                # Created a moment ago by another process (a shared server in CI).
                 if backend.database_exists(connection, url.database):
-                    return False
+                    return ownership.is_marked(url)
                 raise
-            return True
     finally:
         admin.dispose()
+    ownership.mark(url)
+    return True
 
 
-def drop_database(url: URL, files: bool = False) -> None:
-    """Drop the database ``url`` names; an SQLite file only with ``files``."""
+def drop_database(url: URL) -> None:
+    """Drop the database ``url`` names, an SQLite file with what SQLite keeps beside it."""
     if url.get_backend_name() == "sqlite":
-        if files and not is_in_memory(url):
+        if not is_in_memory(url):
+            path = sqlite_path(url)[1]
             for suffix in ("", *_SQLITE_COMPANIONS):
-                Path(f"{url.database}{suffix}").unlink(missing_ok=True)
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     if not url.database:
         return
@@ -75,7 +88,7 @@ def clone_database(source: URL, target: URL) -> None:
             raise CannotClone("an in-memory database is private to its process")
         if not Path(source.database).is_file():
             raise CannotClone(f"{source.database} does not exist")
-        drop_database(target, files=True)
+        drop_database(target)
         original, copy = sqlite3.connect(source.database), sqlite3.connect(target.database)
         try:
             # The backup API copies a consistent snapshot, WAL content included.
