@@ -15,6 +15,7 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.engine import URL, make_url
 
+from .database.leftovers import sweep
 from .database.locks import RunLock
 from .database.naming import test_database_url, xdist_worker
 from .database.safety import check_test_databases
@@ -129,8 +130,15 @@ class Claim:
     plan: dict[str | None, URL]
     locks: list[RunLock]
     slot: int
+    #: this run's names in the first slot, outside xdist: what leftovers are named after
+    bases: list[URL] = field(default_factory=list)
     #: databases a plugin run made (this one, or a killed one): this run drops them at its end
     owned: list[URL] = field(default_factory=list)
+
+    def sweep(self) -> list[URL]:
+        """Drop the slots and worker copies that killed runs left beside this run's names."""
+        keep = list(self.plan.values())
+        return [url for base in self.bases for url in sweep(base, keep)]
 
     def release(self) -> None:
         for lock in self.locks:
@@ -177,7 +185,11 @@ def claim_test_databases(
                 raise unreachable(key, lock.url, exc) from None
             raise
         if len(taken) == len(locks):
-            return Claim(plan, taken, candidate)
+            bases = [
+                _beside_instance(app, url)
+                for url in test_database_urls(app.config, database_url, allow_any).values()
+            ]
+            return Claim(plan, taken, candidate, list(dict.fromkeys(bases)))
         Claim(plan, taken, candidate).release()
         if wait:
             break

@@ -146,6 +146,9 @@ class Harness:
 
     def _prepare(self) -> None:
         self.check()
+        claim = claim_of(self.app)
+        if claim is not None and not self.settings.reuse_db and xdist_worker() is None:
+            claim.sweep()
         if not _has_app_context(self.app):
             self._context = self.app.app_context()
             self._context.push()

@@ -118,6 +118,13 @@ class Backend:
             {"name": name},
         ).first() is not None
 
+    def database_names(self, connection: Connection) -> list[str]:
+        """Every database on the server."""
+        return list(
+            connection.exec_driver_sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+            .scalars()
+        )
+
     def drop_database(self, connection: Connection, name: str) -> None:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {self._quote(connection, name)}")
 
@@ -246,6 +253,9 @@ class PostgreSQLBackend(Backend):
         return connection.exec_driver_sql(
             "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": name}
         ).first() is not None
+
+    def database_names(self, connection: Connection) -> list[str]:
+        return list(connection.exec_driver_sql("SELECT datname FROM pg_database").scalars())
 
     def drop_database(self, connection: Connection, name: str) -> None:
         # FORCE: a connection a killed run left behind must not keep it alive.

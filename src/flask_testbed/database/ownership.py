@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -49,6 +50,8 @@ def is_marked(url: URL) -> bool:
     if is_in_memory(url):
         return False
     if url.get_backend_name() == "sqlite":
+        if not Path(sqlite_path(url)[1]).is_file():
+            return False  # sqlite3.connect would make it
         with _sqlite(url) as connection:
             found = connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MARK,)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy.engine import URL
 
 from ..errors import TestbedError
-from .urls import is_test_database, masked
+from .urls import database_name, is_test_database, masked
 
 
 def check_test_databases(urls: Iterable[tuple[str | None, str | URL]], allow_any: bool) -> None:
@@ -22,7 +22,8 @@ def check_test_databases(urls: Iterable[tuple[str | None, str | URL]], allow_any
         if not is_test_database(url):
             where = "the default database" if bind_key is None else f"bind {bind_key!r}"
             raise TestbedError(
-                f"refusing to use {masked(url)} ({where}): its name does not contain 'test'. "
-                "Point the app at a test database (--testbed-db-url / TESTBED_DATABASE_URL), "
-                "or set testbed_allow_any_database = true if this is really meant"
+                f"refusing to use {masked(url)} ({where}): {database_name(url)!r} is not a test "
+                "name (one of its words must be test, tests or testing). Point the app at a "
+                "test database (--testbed-db-url / TESTBED_DATABASE_URL), or set "
+                "testbed_allow_any_database = true if this is really meant"
             )

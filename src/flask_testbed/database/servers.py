@@ -103,3 +103,4 @@ def clone_database(source: URL, target: URL) -> None:
             backend.clone_database(connection, source.database, target.database)
     finally:
         admin.dispose()
+
