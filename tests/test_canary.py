@@ -38,9 +38,10 @@ def test_dies_after_committing(client):
 class Canary:
     """The user's database with its row, how to read it back whole, and what runs leave."""
 
-    def __init__(self, pytester: pytest.Pytester, url: str) -> None:
+    def __init__(self, pytester: pytest.Pytester, url: str, schema: str | None = None) -> None:
         self.pytester = pytester
         self.url = url
+        self.schema = schema
         pytester.makepyfile(canary=(APPS / "canary.py").read_text())
         pytester.makeini("[pytest]\ntestbed_app = canary:create_app\n")
         pytester.syspathinsert()
@@ -49,6 +50,8 @@ class Canary:
         self.pytester.makepyfile(**(files or {"test_canary_suite": SUITE}))
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("CANARY_URL", self.url)
+            if self.schema:
+                mp.setenv("CANARY_SCHEMA", self.schema)
             if subprocess:
                 return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
             return self.pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", *args)
@@ -119,9 +122,11 @@ def _server_state(url: sa.URL):
     try:
         with engine.connect() as connection:
             inspector = sa.inspect(connection)
+            quote = connection.dialect.identifier_preparer.quote
             return {
                 table: sorted(
-                    tuple(row) for row in connection.exec_driver_sql(f"SELECT * FROM {table}")
+                    tuple(row)
+                    for row in connection.exec_driver_sql(f"SELECT * FROM {quote(table)}")
                 )
                 for table in sorted(inspector.get_table_names())
             }
@@ -171,3 +176,39 @@ def test_a_server_database_that_only_contains_the_letters_test_is_never_touched(
     canary.check_every_kind_of_run(
         lambda: _server_state(production), lambda: _databases_named_after(production)
     )
+
+
+@pytest.fixture
+def shop_schema(server):
+    """On MariaDB: the production database ``shop``, which a model names as its schema."""
+    if server.get_backend_name() != "mysql":
+        pytest.skip("on PostgreSQL a schema lives inside the test database")
+    url = server.set(database=own("shop"))
+    create_database(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS `order`")
+        connection.exec_driver_sql(
+            "CREATE TABLE `order` (id INTEGER PRIMARY KEY, item_name VARCHAR(50))"
+        )
+        connection.exec_driver_sql("INSERT INTO `order` VALUES (3, 'the user''s order')")
+    engine.dispose()
+    yield url
+    drop_database(url)
+    for name in _databases_named_after(url):
+        drop_database(url.set(database=name))
+
+
+def test_a_mariadb_schema_a_model_names_is_never_touched(pytester, production, shop_schema):
+    """``__table_args__ = {"schema": "shop"}``: the tables go to a test twin, test_shop."""
+    canary = Canary(
+        pytester, production.render_as_string(hide_password=False), schema=shop_schema.database
+    )
+
+    def state():
+        return _server_state(production), _server_state(shop_schema)
+
+    def leftovers():
+        return _databases_named_after(production) + _databases_named_after(shop_schema)
+
+    canary.check_every_kind_of_run(state, leftovers)

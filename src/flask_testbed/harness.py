@@ -19,9 +19,17 @@ from .app import claim_of, extension_of, release_claim, unreachable, use_test_da
 from .config import Settings
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
-from .database.naming import is_in_memory, template_url, xdist_worker
+from .database.naming import is_in_memory, template_url, test_database_url, xdist_worker
 from .database.safety import check_test_databases
-from .database.schema import Migrations, create_schema, drop_schema, is_current
+from .database.schema import (
+    Migrations,
+    binds,
+    create_schema,
+    drop_schema,
+    is_current,
+    maintenance,
+)
+from .database.schemas import named_schemas, schema_map
 from .database.servers import clone_database, drop_database, ensure_database
 from .database.urls import masked
 from .errors import TestbedError, one_line
@@ -91,6 +99,8 @@ class Harness:
         self._leaks: LeakCheck | None = None
         #: worker databases replaced by a clone: this run's to drop, even if a killed run made them
         self._cloned: list[Any] = []
+        #: schemas this run created inside a test database, per engine: its to drop
+        self._schemas_made: list[tuple[Any, list[str]]] = []
 
     # -- the run --------------------------------------------------------
 
@@ -121,8 +131,36 @@ class Harness:
                 # Hold nothing until the run lock is ours: an idle connection would
                 # keep another run from cloning or dropping this database.
                 engine.dispose()
+            self._map_schemas(engines)
             self.engines[:] = engines.values()
             self.blocker.install(self.engines)
+
+    def _map_schemas(self, engines: Mapping[str | None, Any]) -> None:
+        """Keep the tables of models in other schemas inside test databases (before any DDL)."""
+        if self.settings.allow_any_database:
+            return  # the user takes every database as it is named
+        claim = claim_of(self.app)
+        slot = claim.slot if claim is not None else 1
+        worker = self.role or xdist_worker()
+        for key, engine in engines.items():
+            metadata = self.db.metadatas.get(key)
+            if metadata is None:
+                continue
+            url = engine.url
+
+            def twin(schema: str, url: Any = url) -> str:
+                return test_database_url(url.set(database=schema), False, worker, slot).database
+
+            mapping = schema_map(engine, metadata, twin)
+            if not mapping:
+                continue
+            engine.update_execution_options(schema_translate_map=mapping)
+            if backend_for(engine).schemas_are_databases:
+                for name in dict.fromkeys(mapping.values()):
+                    database = url.set(database=name)
+                    owned = ensure_database(database)
+                    if owned and claim is not None and database not in claim.owned:
+                        claim.owned.append(database)
 
     def start(self) -> None:
         """Check, then create the schema and open the default strategy, in an app context."""
@@ -131,6 +169,7 @@ class Harness:
             with self.blocker.allowed():
                 reuse = self.settings.reuse_db and not self.settings.create_db
                 cloned = self._clone_templates(reuse) if self.templates else set()
+                self._create_schemas()
                 if create_schema(self.db, reuse, self._migrations(), cloned) and reuse:
                     self.say(
                         "reusing the test database: its schema is current (--create-db rebuilds)"
@@ -155,6 +194,23 @@ class Harness:
         for engine in self.engines:
             backend_for(engine).prepare_engine(engine)
 
+    def _create_schemas(self) -> None:
+        """Create the schemas the models use inside the test databases, where they live there."""
+        for _key, engine, metadata in binds(self.db):
+            mapping = engine.get_execution_options().get("schema_translate_map") or {}
+            names = [name for name in named_schemas(metadata) if name not in mapping]
+            if names:
+                with maintenance(engine) as connection:
+                    created = backend_for(engine).create_schemas(connection, names)
+                if created:
+                    self._schemas_made.append((engine, created))
+
+    def _drop_schemas(self) -> None:
+        for engine, names in self._schemas_made:
+            with maintenance(engine) as connection:
+                backend_for(engine).drop_schemas(connection, names)
+        self._schemas_made = []
+
     def _databases(self) -> list[Any]:
         return list(dict.fromkeys(engine.url for engine in self.engines))
 
@@ -169,6 +225,7 @@ class Harness:
         try:
             self._prepare()
             with self.blocker.allowed():
+                self._create_schemas()
                 if create_schema(self.db, not self.settings.create_db, self._migrations()):
                     self.say("reusing the template database: its schema is current")
                 self.db.session.remove()
@@ -205,6 +262,8 @@ class Harness:
             keys = [key for key, engine in self.db.engines.items() if engine.url == url]
             if reuse and all(is_current(self.db, key, migrations) for key in keys):
                 continue
+            if any(_has_twins(self.db.engines[key]) for key in keys):
+                continue  # its twins are databases of their own: built here, with the schema
             for engine in self.engines:
                 engine.dispose()  # PostgreSQL drops a database only when nobody uses it
             template = template_url(url, worker)
@@ -239,6 +298,7 @@ class Harness:
                 self.db.session.remove()
                 if not self.settings.reuse_db:
                     drop_schema(self.db)
+                    self._drop_schemas()
             if self._leaks is not None:
                 self._leaks.close()
             self.blocker.uninstall()
@@ -344,6 +404,12 @@ class Harness:
             self._active = isolation
             self._generation += 1
         return isolation
+
+
+def _has_twins(engine: Any) -> bool:
+    """Whether some of the engine's models live in test twins a clone would not copy."""
+    mapping = engine.get_execution_options().get("schema_translate_map")
+    return bool(mapping) and not backend_for(engine).clones_schemas
 
 
 def _has_app_context(app: Flask) -> bool:

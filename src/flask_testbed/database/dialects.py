@@ -155,11 +155,56 @@ class Backend:
 
     @staticmethod
     def _quoted(connection: Connection, table: Table) -> str:
-        return connection.dialect.identifier_preparer.format_table(table)
+        return qualified_name(connection, table)
+
+    # -- schemas the models name ---------------------------------------
+
+    #: schemas no model of a test run may live in
+    system_schemas: frozenset[str] = frozenset()
+    #: whether a schema is another database of the server (its twin is one too)
+    schemas_are_databases = False
+    #: whether cloning a database copies the schemas its models use
+    clones_schemas = True
+
+    def schema_target(self, schema: str, twin: str) -> str | None:
+        """Where the models' ``schema`` lives in the test run; ``twin`` is its test name.
+
+        Raises :class:`CannotMap` with the reason when no place is safe.
+        """
+        if schema.lower() in self.system_schemas:
+            raise CannotMap("it is the server's own")
+        return schema
+
+    def create_schemas(self, connection: Connection, names: Sequence[str]) -> list[str]:
+        """Create the schemas the models use inside the test database; those created."""
+        return []
+
+    def drop_schemas(self, connection: Connection, names: Sequence[str]) -> None:
+        """Drop schemas this run created inside the test database."""
 
 
 class CannotClone(Exception):
     """A database this backend cannot copy faithfully (the reason is the message)."""
+
+
+class CannotMap(Exception):
+    """A schema the models name that the run has no safe place for (the reason is the message)."""
+
+
+def qualified_name(bind: Connection | Engine, table: Table) -> str:
+    """The table's quoted name as statements on ``bind`` reach it: schema translation included.
+
+    The plugin's own statements go to the driver as text, where SQLAlchemy's
+    ``schema_translate_map`` does not apply: without this, they would reach
+    the real schema a model names rather than its test twin.
+    """
+    preparer = bind.dialect.identifier_preparer
+    mapping = bind.get_execution_options().get("schema_translate_map") or {}
+    if table.schema not in mapping:
+        return preparer.format_table(table)
+    schema = mapping[table.schema]
+    name = preparer.quote(table.name)
+    return f"{preparer.quote_schema(schema)}.{name}" if schema else name
 
 
 class SQLiteBackend(Backend):
@@ -194,6 +239,11 @@ class SQLiteBackend(Backend):
 
     def is_lock_timeout(self, error: BaseException) -> bool:
         return "database is locked" in str(error)
+
+    def schema_target(self, schema: str, twin: str) -> str | None:
+        # A schema is a database file the app attaches itself, which the run
+        # cannot redirect: its tables live in the test database instead.
+        return schema if schema.lower() in ("main", "temp") else None
 
     def lock_holders(self, connection: Connection) -> str:
         return "another connection to the same SQLite file (an open transaction)"
@@ -248,6 +298,33 @@ class PostgreSQLBackend(Backend):
 
     def maintenance_url(self, url: URL) -> URL:
         return url.set(database="postgres")
+
+    system_schemas = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+
+    def schema_target(self, schema: str, twin: str) -> str | None:
+        if schema.lower().startswith("pg_"):
+            raise CannotMap("it is the server's own")
+        # Inside the test database already: the run's to create and drop.
+        return super().schema_target(schema, twin)
+
+    def create_schemas(self, connection: Connection, names: Sequence[str]) -> list[str]:
+        existing = set(
+            connection.exec_driver_sql("SELECT nspname FROM pg_namespace").scalars()
+        )
+        created = [name for name in names if name not in existing]
+        for name in created:
+            connection.exec_driver_sql(f"CREATE SCHEMA {self._quote_schema(connection, name)}")
+        return created
+
+    def drop_schemas(self, connection: Connection, names: Sequence[str]) -> None:
+        for name in names:
+            connection.exec_driver_sql(
+                f"DROP SCHEMA IF EXISTS {self._quote_schema(connection, name)} CASCADE"
+            )
+
+    @staticmethod
+    def _quote_schema(connection: Connection, name: str) -> str:
+        return connection.dialect.identifier_preparer.quote_schema(name)
 
     def database_exists(self, connection: Connection, name: str) -> bool:
         return connection.exec_driver_sql(
@@ -323,6 +400,19 @@ class PostgreSQLBackend(Backend):
 class MySQLBackend(Backend):
     name = "mysql"
     transactional_ddl = False
+    # A schema is another database of the server: the real one may hold anybody's
+    # data, so the models' tables go to a test twin (``shop`` -> ``test_shop``).
+    schemas_are_databases = True
+    # The template's twins are databases of their own, which a clone does not copy.
+    clones_schemas = False
+    system_schemas = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+    max_name_length = 64
+
+    def schema_target(self, schema: str, twin: str) -> str | None:
+        super().schema_target(schema, twin)
+        if len(twin) > self.max_name_length:
+            raise CannotMap(f"its test twin {twin!r} is longer than {self.max_name_length}")
+        return twin
 
     def prepare_engine(self, engine: Engine) -> None:
         # Under REPEATABLE READ (the default) a test's session keeps the snapshot

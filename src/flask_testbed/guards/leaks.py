@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..database.dialects import backend_for
+from ..database.dialects import backend_for, qualified_name
 from ..database.schema import binds
 
 
@@ -28,8 +28,14 @@ class LeakCheck:
             if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
                 continue  # an in-memory database has no other connection to commit from
             observer = sa.create_engine(url.render_as_string(hide_password=False))
+            # The same test twins of other schemas as the app's engine, never the real ones.
+            mapping = engine.get_execution_options().get("schema_translate_map")
+            if mapping:
+                observer.update_execution_options(schema_translate_map=mapping)
             backend_for(observer).prepare_engine(observer)
-            tables = [(table.name, _quoted(observer, table)) for table in metadata.sorted_tables]
+            tables = [
+                (table.name, qualified_name(observer, table)) for table in metadata.sorted_tables
+            ]
             if not tables:
                 continue
             any_rows = "SELECT " + " OR ".join(f"EXISTS (SELECT 1 FROM {q})" for _n, q in tables)
@@ -52,6 +58,3 @@ class LeakCheck:
         for observer, _any, _counts in self._observers:
             observer.dispose()
 
-
-def _quoted(engine: sa.Engine, table: sa.Table) -> str:
-    return engine.dialect.identifier_preparer.format_table(table)
