@@ -1,7 +1,10 @@
 """Bad input: one line that says what to fix, usage-error exit, no internals, no password."""
 
+import urllib.parse
+
 import pytest
-from conftest import SERVER_URLS
+import sqlalchemy as sa
+from conftest import SERVER_URLS, server_url
 
 SIMPLE_TEST = "def test_uses_db(client):\n    assert client.get('/items').json == []\n"
 
@@ -97,3 +100,88 @@ def test_no_app_configured(pytester):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "no Flask app configured" in output
     assert "testbed_app" in output
+
+
+#: holds every character a URL reserves; the pieces between them must never be printed
+PASSWORD = "Zq9x@Wk7v/Jm4:Pt2#Rb5%"
+FRAGMENTS = ("Zq9x", "Wk7v", "Jm4", "Pt2", "Rb5")
+#: where the URL comes from: what the error calls it
+PLACES = {
+    "option": "testbed_database_url (--testbed-db-url / TESTBED_DATABASE_URL) is malformed",
+    "app config": "the URL of the default database is malformed",
+    "bind": "the URL of bind 'audit' is malformed",
+}
+RUNS = {"plain": (), "verbose": ("-v",), "xdist": ("-n", "2")}
+
+
+def _with_password(backend, password):
+    """The backend's test URL with ``password`` written into it as it is."""
+    url = sa.make_url(SERVER_URLS[backend])
+    return f"{url.drivername}://{url.username}:{password}@{url.host}:{url.port}/{url.database}"
+
+
+def _place(shop, place, url):
+    """Put ``url`` where ``place`` says; the command-line arguments that takes."""
+    if place == "option":
+        shop.database_url = url
+    elif place == "app config":
+        shop.database_url = None
+        shop.env["SHOP_DATABASE_URL"] = url
+    else:
+        shop.env["SHOP_AUDIT_URL"] = url
+    return ()
+
+
+def _run(shop, how, *args):
+    if how == "xdist":  # workers are processes: so is the run
+        return shop.run_subprocess(*args, *RUNS[how], test_x=SIMPLE_TEST)
+    return shop.run(*args, *RUNS[how], test_x=SIMPLE_TEST)
+
+
+def _no_fragment(result):
+    output = result.stdout.str() + "\n" + result.stderr.str()
+    for fragment in FRAGMENTS:
+        assert fragment not in output, output
+
+
+@pytest.mark.parametrize("how", RUNS)
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_password_with_reserved_characters_is_refused_unseen(sqlite_shop, backend, place, how):
+    url = _with_password(backend, PASSWORD)
+    result = _run(sqlite_shop, how, *_place(sqlite_shop, place, url))
+    line = _one_error_line(result)
+    assert PLACES[place] in line
+    assert "an unescaped '@' (at sign), '/' (slash), ':' (colon), '#' (hash)" in line
+    assert "and '%' (percent sign) not followed by two hex digits (" in line
+    assert f"({sa.make_url(url).drivername}://{sa.make_url(url).username}:***@...)" in line
+    assert "percent-encode the password: @ as %40, : as %3A, / as %2F, % as %25, # as %23" in line
+    assert "urllib.parse.quote(password, safe='')" in line
+    _no_fragment(result)
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_percent_encoded_password_is_accepted(sqlite_shop, backend, place):
+    server_url(backend)
+    url = _with_password(backend, urllib.parse.quote(PASSWORD, safe=""))
+    result = _run(sqlite_shop, "plain", *_place(sqlite_shop, place, url))
+    if backend == "postgresql":  # trust: any password will do
+        result.assert_outcomes(passed=1)
+    else:  # root has none: the server refuses this one, in one line that does not show it
+        line = _one_error_line(result)
+        assert "Access denied for user 'root'" in line
+        assert "cannot connect to mysql+pymysql://root:***@" in line
+    _no_fragment(result)
+
+
+def test_factory_error_that_quotes_a_url_shows_no_password(sqlite_shop):
+    sqlite_shop.pytester.makepyfile(
+        quoting="def create_app():\n"
+        "    raise RuntimeError('no route to mysql://app:s3cret@pw@db.internal/shop, giving up')\n"
+    )
+    result = sqlite_shop.run("--testbed-app=quoting:create_app", test_x=SIMPLE_TEST)
+    line = _one_error_line(result)
+    assert "raised RuntimeError: no route to mysql://app:***@db.internal/shop, giving up" in line
+    assert "s3cret" not in result.stdout.str() + result.stderr.str()
+

@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from .database.naming import test_database_url, xdist_worker
 from .database.safety import check_test_databases
 from .database.servers import ensure_database
-from .database.urls import masked
+from .database.urls import check_config_urls, masked, scrub
 from .errors import TestbedError, one_line
 
 IN_MEMORY = "sqlite://"
@@ -38,7 +38,7 @@ def load_app(
     the test database URL is in place and judged safe before the first engine
     exists: a factory that creates tables itself never reaches another database.
     """
-    target = _import_target(path, rootdir)
+    target = _import_target(path, rootdir, database_url)
     if isinstance(target, Flask):
         app = target
     elif callable(target):
@@ -49,8 +49,8 @@ def load_app(
                 raise
             except Exception as exc:
                 raise TestbedError(
-                    f"the app factory {path} raised {type(exc).__name__}: {one_line(exc)}; "
-                    "fix the factory or testbed_app_config"
+                    f"the app factory {path} raised {type(exc).__name__}: "
+                    f"{scrub(one_line(exc), database_url)}; fix the factory or testbed_app_config"
                 ) from None
         if not isinstance(app, Flask):
             raise TestbedError(
@@ -87,6 +87,7 @@ def test_database_urls(
     ``test_<name>`` on the same server. Each xdist worker gets its own copy
     (``role`` is the worker's id, or the controller's: the template).
     """
+    check_config_urls(config, database_url)
     if database_url and not allow_any:
         check_test_databases([(None, database_url)], allow_any=False)
     worker = role or xdist_worker()
@@ -186,10 +187,7 @@ def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
     """The one-line error for a server the run cannot reach (password masked)."""
     where = "the default database" if key is None else f"bind {key!r}"
     cause = getattr(exc, "orig", None) or exc
-    reason = one_line(cause)
-    password = make_url(url).password
-    if password:
-        reason = reason.replace(str(password), "***")
+    reason = scrub(one_line(cause), url)
     return TestbedError(
         f"cannot connect to {masked(url)} ({where}): {reason}; "
         "start the server or fix the URL (--testbed-db-url / TESTBED_DATABASE_URL)"
@@ -214,7 +212,7 @@ def _test_database_on_init(
         SQLAlchemy.init_app = original  # type: ignore[method-assign]
 
 
-def _import_target(path: str, rootdir: Path) -> Any:
+def _import_target(path: str, rootdir: Path, database_url: str | None = None) -> Any:
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise TestbedError(
@@ -229,7 +227,7 @@ def _import_target(path: str, rootdir: Path) -> Any:
     except Exception as exc:
         raise TestbedError(
             f"cannot import {module_name!r} for testbed_app = {path}: "
-            f"{type(exc).__name__}: {one_line(exc)}; "
+            f"{type(exc).__name__}: {scrub(one_line(exc), database_url)}; "
             "check the module path and that its directory is on sys.path"
         ) from None
     try:

@@ -30,7 +30,7 @@ from .database.naming import is_in_memory, template_url, xdist_worker
 from .database.safety import check_test_databases
 from .database.schema import Migrations, create_schema, drop_schema, is_current
 from .database.servers import clone_database, drop_database, ensure_database
-from .database.urls import masked
+from .database.urls import masked, scrub
 from .errors import TestbedError, one_line
 from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
@@ -219,7 +219,7 @@ class Harness:
             try:
                 clone_database(template, url)
             except (CannotClone, DBAPIError) as exc:
-                reason = one_line(getattr(exc, "orig", None) or exc)
+                reason = scrub(one_line(getattr(exc, "orig", None) or exc), template, url)
                 # A warning: xdist brings it from the worker to the run's summary.
                 warnings.warn(
                     f"flask-testbed: cannot clone {masked(template)} ({reason}); "

@@ -1,16 +1,106 @@
-"""Database URLs as the plugin shows and judges them."""
+"""Database URLs as the plugin shows and judges them.
+
+A password is never printed, and that needs more than masking what SQLAlchemy
+parsed: ``make_url`` reads ``user:pa@ss@host/db`` as the password ``pa`` on
+the host ``ss``, so a masked URL, and the driver's "cannot resolve host" error,
+would show the rest of the password. So the text of every URL the run uses is
+judged before anything parses it, and free text the plugin prints has the
+credentials of any URL in it masked.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy.engine import URL, make_url
+
+from ..errors import TestbedError
+
+#: what the explicit URL is called in messages: any of the three places it comes from
+EXPLICIT = "testbed_database_url (--testbed-db-url / TESTBED_DATABASE_URL)"
+
+# A URL's reserved characters, by the name the error gives them. "?" is not
+# among them: the rule ends the user info at the first "?", where the query begins.
+_RESERVED = {"@": "'@' (at sign)", "/": "'/' (slash)", ":": "':' (colon)", "#": "'#' (hash)"}
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_FIX = (
+    "percent-encode the password: @ as %40, : as %3A, / as %2F, % as %25, # as %23 "
+    "(e.g. urllib.parse.quote(password, safe=''))"
+)
+# scheme://user:...@ in free text, greedy to the last "@" of its token: a password
+# holding "@" is masked whole (what follows the last "@" is the host at worst).
+_CREDENTIALS = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^\s:/@]*):\S*@")
 
 
 def masked(url: str | URL) -> str:
     """The URL with its password replaced by ``***``: the only form we print."""
+    if isinstance(url, str):
+        credentials = _credentials(url)
+        if credentials is not None and _unescaped(credentials[2]):
+            # Parsed, it would show a piece of the password as its host.
+            return _shortened(credentials)
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL has no password we could find
         return "<unparsable database URL>"
+
+
+def check_url_text(text: Any, subject: str) -> None:
+    """Refuse a URL whose password holds a character it should have percent-encoded.
+
+    ``subject`` names the URL in the message ("the URL of bind 'audit'"). Not
+    a string (a URL object, None): nothing to judge, it was parsed already.
+    """
+    if not isinstance(text, str):
+        return
+    credentials = _credentials(text)
+    if credentials is None:
+        return
+    problems = _unescaped(credentials[2])
+    if problems:
+        raise TestbedError(
+            f"{subject} is malformed: its password holds {_listed(problems)} "
+            f"({_shortened(credentials)}); {_FIX}"
+        )
+
+
+def check_config_urls(config: Mapping[str, Any], explicit: str | None) -> None:
+    """Judge every URL a run takes from its settings and the app's config.
+
+    Only the URLs it uses: the app's own default database does not matter when
+    an explicit URL replaces it.
+    """
+    if explicit:
+        check_url_text(explicit, EXPLICIT)
+    else:
+        check_url_text(config.get("SQLALCHEMY_DATABASE_URI"), "the URL of the default database")
+    for key, value in (config.get("SQLALCHEMY_BINDS") or {}).items():
+        url = value.get("url") if isinstance(value, dict) else value
+        check_url_text(url, f"the URL of bind {key!r}")
+
+
+def scrub(text: str, *known: str | URL | None) -> str:
+    """``text`` with the credentials of any URL in it masked, and the passwords of ``known``.
+
+    For messages the plugin prints but did not write: a driver's or the app's
+    exception, which may quote a URL, or a password without its URL.
+    """
+    passwords: set[str] = set()
+    for url in known:
+        if isinstance(url, URL):
+            passwords.add(url.password or "")
+        elif isinstance(url, str):
+            credentials = _credentials(url)
+            if credentials is not None:
+                passwords.add(credentials[2])
+                with contextlib.suppress(Exception):
+                    passwords.add(make_url(url).password or "")
+    for password in sorted(passwords - {""}, key=len, reverse=True):
+        text = text.replace(password, "***")
+    return _CREDENTIALS.sub(r"\1\2:***@", text)
 
 
 def is_test_database(url: str | URL) -> bool:
@@ -19,3 +109,39 @@ def is_test_database(url: str | URL) -> bool:
     if parsed.get_backend_name() == "sqlite":
         return True
     return "test" in (parsed.database or "").lower()
+
+
+def _credentials(text: str) -> tuple[str, str, str] | None:
+    """(scheme, user, password) as written in a URL's text; None without a password.
+
+    The user info runs from after ``scheme://`` to the last "@" before the
+    first "?" (a host name never holds "@"); the password is what follows its
+    first ":". ``scheme:///...`` has no user info (SQLite's paths).
+    """
+    scheme, separator, rest = text.partition("://")
+    if not separator or rest.startswith("/"):
+        return None
+    userinfo, at, _host = rest.partition("?")[0].rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon:
+        return None
+    return scheme, user, password
+
+
+def _unescaped(password: str) -> list[str]:
+    found = [name for character, name in _RESERVED.items() if character in password]
+    if _LONE_PERCENT.search(password):
+        found.append("'%' (percent sign) not followed by two hex digits")
+    return found
+
+
+def _listed(problems: list[str]) -> str:
+    first = ", ".join(problems[:-1])
+    what = f"{first} and {problems[-1]}" if first else problems[0]
+    return f"an unescaped {what}"
+
+
+def _shortened(credentials: tuple[str, str, str]) -> str:
+    # No host: with a "/" in the password, where the host begins is a guess.
+    scheme, user, _password = credentials
+    return f"{scheme}://{user}:***@..."
