@@ -105,11 +105,27 @@ def test_no_app_configured(pytester):
 #: holds every character a URL reserves; the pieces between them must never be printed
 PASSWORD = "Zq9x@Wk7v/Jm4:Pt2#Rb5%"
 FRAGMENTS = ("Zq9x", "Wk7v", "Jm4", "Pt2", "Rb5")
+#: a factory that makes an engine of its own from the environment and connects it
+OWN_ENGINE = """
+import os
+
+import sqlalchemy
+
+import shop
+
+
+def create_app():
+    engine = sqlalchemy.create_engine(os.environ["REPORTS_URL"])
+    with engine.connect():
+        pass
+    return shop.create_app()
+"""
 #: where the URL comes from: what the error calls it
 PLACES = {
     "option": "testbed_database_url (--testbed-db-url / TESTBED_DATABASE_URL) is malformed",
     "app config": "the URL of the default database is malformed",
     "bind": "the URL of bind 'audit' is malformed",
+    "own engine": "a URL the app passes to SQLAlchemy (create_engine, make_url) is malformed",
 }
 RUNS = {"plain": (), "verbose": ("-v",), "xdist": ("-n", "2")}
 
@@ -127,8 +143,12 @@ def _place(shop, place, url):
     elif place == "app config":
         shop.database_url = None
         shop.env["SHOP_DATABASE_URL"] = url
-    else:
+    elif place == "bind":
         shop.env["SHOP_AUDIT_URL"] = url
+    else:
+        shop.pytester.makepyfile(reports=OWN_ENGINE)
+        shop.env["REPORTS_URL"] = url
+        return ("--testbed-app=reports:create_app",)
     return ()
 
 
@@ -171,7 +191,10 @@ def test_percent_encoded_password_is_accepted(sqlite_shop, backend, place):
     else:  # root has none: the server refuses this one, in one line that does not show it
         line = _one_error_line(result)
         assert "Access denied for user 'root'" in line
-        assert "cannot connect to mysql+pymysql://root:***@" in line
+        if place == "own engine":
+            assert "the app factory reports:create_app raised OperationalError" in line
+        else:
+            assert "cannot connect to mysql+pymysql://root:***@" in line
     _no_fragment(result)
 
 
@@ -185,3 +208,16 @@ def test_factory_error_that_quotes_a_url_shows_no_password(sqlite_shop):
     assert "raised RuntimeError: no route to mysql://app:***@db.internal/shop, giving up" in line
     assert "s3cret" not in result.stdout.str() + result.stderr.str()
 
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_module_that_connects_as_it_is_imported_is_refused_unseen(sqlite_shop, backend):
+    sqlite_shop.pytester.makepyfile(
+        reports="import os\n\nimport sqlalchemy\n\nfrom shop import create_app\n\n"
+        "engine = sqlalchemy.create_engine(os.environ['REPORTS_URL'])\n"
+        "engine.connect().close()\n"
+    )
+    sqlite_shop.env["REPORTS_URL"] = _with_password(backend, PASSWORD)
+    result = sqlite_shop.run("--testbed-app=reports:create_app", test_x=SIMPLE_TEST)
+    assert PLACES["own engine"] in _one_error_line(result)
+    _no_fragment(result)

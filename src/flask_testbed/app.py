@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 from .database.naming import test_database_url, xdist_worker
 from .database.safety import check_test_databases
 from .database.servers import ensure_database
-from .database.urls import check_config_urls, masked, scrub
+from .database.urls import check_config_urls, checked_parsing, masked, scrub
 from .errors import TestbedError, one_line
 
 IN_MEMORY = "sqlite://"
@@ -42,7 +42,7 @@ def load_app(
     if isinstance(target, Flask):
         app = target
     elif callable(target):
-        with _test_database_on_init(database_url, allow_any_database, role):
+        with _test_database_on_init(database_url, allow_any_database, role), checked_parsing():
             try:
                 app = target(factory_argument) if factory_argument else target()
             except TestbedError:
@@ -223,7 +223,10 @@ def _import_target(path: str, rootdir: Path, database_url: str | None = None) ->
     if str(rootdir) not in sys.path:
         sys.path.insert(0, str(rootdir))
     try:
-        module = importlib.import_module(module_name)
+        with checked_parsing():
+            module = importlib.import_module(module_name)
+    except TestbedError:
+        raise
     except Exception as exc:
         raise TestbedError(
             f"cannot import {module_name!r} for testbed_app = {path}: "

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import url as sqlalchemy_url
 
 from ..errors import TestbedError
 
@@ -80,6 +81,28 @@ def check_config_urls(config: Mapping[str, Any], explicit: str | None) -> None:
     for key, value in (config.get("SQLALCHEMY_BINDS") or {}).items():
         url = value.get("url") if isinstance(value, dict) else value
         check_url_text(url, f"the URL of bind {key!r}")
+
+
+@contextlib.contextmanager
+def checked_parsing() -> Iterator[None]:
+    """While the app's own code runs, judge every URL text SQLAlchemy parses.
+
+    A factory or module that calls ``create_engine(url)`` itself gets no error
+    from SQLAlchemy for a password holding "@": it gets an engine on the wrong
+    host, whose connection error shows part of the password. Every string
+    ``create_engine`` and ``make_url`` take goes through ``_parse_url``.
+    """
+    original = sqlalchemy_url._parse_url
+
+    def parse(name: str, *args: Any, **kwargs: Any) -> URL:
+        check_url_text(name, "a URL the app passes to SQLAlchemy (create_engine, make_url)")
+        return original(name, *args, **kwargs)
+
+    sqlalchemy_url._parse_url = parse
+    try:
+        yield
+    finally:
+        sqlalchemy_url._parse_url = original
 
 
 def scrub(text: str, *known: str | URL | None) -> str:
