@@ -221,3 +221,52 @@ def test_module_that_connects_as_it_is_imported_is_refused_unseen(sqlite_shop, b
     result = sqlite_shop.run("--testbed-app=reports:create_app", test_x=SIMPLE_TEST)
     assert PLACES["own engine"] in _one_error_line(result)
     _no_fragment(result)
+
+
+EXITS = """
+import sys
+
+import shop
+
+
+def exits_3():
+    sys.exit(3)
+
+
+def raises_system_exit():
+    raise SystemExit
+
+
+def raises_keyboard_interrupt():
+    raise KeyboardInterrupt
+
+
+def returns_nothing():
+    shop.create_app()
+"""
+
+
+@pytest.mark.parametrize("how", ["plain", "xdist"])
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("exits:exits_3", "the app factory exits:exits_3 called sys.exit(3); a factory returns"),
+        ("exits:raises_system_exit", "the app factory exits:raises_system_exit called sys.exit()"),
+        (
+            "exits:raises_keyboard_interrupt",
+            "the app factory exits:raises_keyboard_interrupt raised KeyboardInterrupt",
+        ),
+        ("exits:returns_nothing", "returned NoneType, not a Flask app"),
+        (
+            "leaves:create_app",
+            "importing 'leaves' for testbed_app = leaves:create_app called sys.exit(); "
+            "a module must not exit when it is imported",
+        ),
+    ],
+)
+def test_app_that_exits_stops_the_run_in_one_line(sqlite_shop, target, expected, how):
+    sqlite_shop.pytester.makepyfile(exits=EXITS, leaves="import sys\n\nsys.exit()\n")
+    # In a process of its own: a KeyboardInterrupt that got through would stop this suite.
+    result = sqlite_shop.run_subprocess(f"--testbed-app={target}", *RUNS[how], test_x=SIMPLE_TEST)
+    assert expected in _one_error_line(result)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

@@ -47,6 +47,15 @@ def load_app(
                 app = target(factory_argument) if factory_argument else target()
             except TestbedError:
                 raise
+            except (SystemExit, KeyboardInterrupt) as exc:
+                # Left alone, pytest would print its own INTERNALERROR traceback.
+                raise TestbedError(
+                    _stopped(
+                        f"the app factory {path}", exc, database_url,
+                        "a factory returns the app: let it raise an exception that says "
+                        "what is wrong, or fix testbed_app_config",
+                    )
+                ) from None
             except Exception as exc:
                 raise TestbedError(
                     f"the app factory {path} raised {type(exc).__name__}: "
@@ -227,6 +236,14 @@ def _import_target(path: str, rootdir: Path, database_url: str | None = None) ->
             module = importlib.import_module(module_name)
     except TestbedError:
         raise
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise TestbedError(
+            _stopped(
+                f"importing {module_name!r} for testbed_app = {path}", exc, database_url,
+                "a module must not exit when it is imported: "
+                "put that code under if __name__ == '__main__':",
+            )
+        ) from None
     except Exception as exc:
         raise TestbedError(
             f"cannot import {module_name!r} for testbed_app = {path}: "
@@ -240,3 +257,18 @@ def _import_target(path: str, rootdir: Path, database_url: str | None = None) ->
             f"module {module_name!r} has no attribute {attr!r} (testbed_app = {path}); "
             "name the app object or the factory"
         ) from None
+
+
+def _stopped(
+    subject: str, exc: SystemExit | KeyboardInterrupt, database_url: str | None, fix: str
+) -> str:
+    """The one-line error for user code that ends the program while the app loads.
+
+    Left to pytest, either is an INTERNALERROR traceback (or an interrupted
+    run) that never says which setting to look at.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        # A real Ctrl-C while the app loads lands here too: the message allows for it.
+        return f"{subject} raised KeyboardInterrupt; if Ctrl-C was not pressed, {fix}"
+    code = "" if exc.code is None else scrub(repr(exc.code), database_url)
+    return f"{subject} called sys.exit({code}); {fix}"
