@@ -140,7 +140,8 @@ class Shop:
 
     def __init__(self, pytester: pytest.Pytester, database_url: str, audit_url: str) -> None:
         self.pytester = pytester
-        self.database_url = database_url
+        #: given as --testbed-db-url; None leaves the default database to the app's config
+        self.database_url: str | None = database_url
         pytester.makepyfile(
             shop=(APPS / "shop.py").read_text(), probe=(APPS / "probe.py").read_text()
         )
@@ -162,7 +163,9 @@ class Shop:
         with pytest.MonkeyPatch.context() as mp:
             for key, value in self.env.items():
                 mp.setenv(key, value)
-            return runner("-p", "no:cacheprovider", f"--testbed-db-url={self.database_url}", *args)
+            if self.database_url is not None:
+                args = (f"--testbed-db-url={self.database_url}", *args)
+            return runner("-p", "no:cacheprovider", *args)
 
     def has_table(self, table: str) -> bool:
         engine = sa.create_engine(self.database_url)

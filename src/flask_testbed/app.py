@@ -13,12 +13,13 @@ from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from .database.leftovers import sweep
 from .database.locks import RunLock
 from .database.naming import test_database_url, xdist_worker
 from .database.safety import check_test_databases
+from .database.secrets import check_config_urls, checked_parsing, scrub
 from .database.servers import ensure_database
 from .database.urls import is_in_memory, masked, sqlite_path
 from .errors import TestbedError, one_line
@@ -46,12 +47,17 @@ def load_app(
     judged safe before the first engine exists: an app that creates tables
     itself (at import, or in its factory) never reaches another database.
     """
-    with _test_database_on_init(database_url, allow_any_database, role, slot, wait, say):
-        return _build_app(path, factory_argument, rootdir)
+    with (
+        _test_database_on_init(database_url, allow_any_database, role, slot, wait, say),
+        checked_parsing(),
+    ):
+        return _build_app(path, factory_argument, rootdir, database_url)
 
 
-def _build_app(path: str, factory_argument: str | None, rootdir: Path) -> Flask:
-    target = _import_target(path, rootdir)
+def _build_app(
+    path: str, factory_argument: str | None, rootdir: Path, database_url: str | None
+) -> Flask:
+    target = _import_target(path, rootdir, database_url)
     if isinstance(target, Flask):
         app = target
     elif callable(target):
@@ -59,10 +65,19 @@ def _build_app(path: str, factory_argument: str | None, rootdir: Path) -> Flask:
             app = target(factory_argument) if factory_argument else target()
         except TestbedError:
             raise
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # Left alone, pytest would print its own INTERNALERROR traceback.
+            raise TestbedError(
+                _stopped(
+                    f"the app factory {path}", exc, database_url,
+                    "a factory returns the app: let it raise an exception that says "
+                    "what is wrong, or fix testbed_app_config",
+                )
+            ) from None
         except Exception as exc:
             raise TestbedError(
-                f"the app factory {path} raised {type(exc).__name__}: {one_line(exc)}; "
-                "fix the factory or testbed_app_config"
+                f"the app factory {path} raised {type(exc).__name__}: "
+                f"{scrub(one_line(exc), database_url)}; fix the factory or testbed_app_config"
             ) from None
         if not isinstance(app, Flask):
             raise TestbedError(
@@ -105,6 +120,7 @@ def test_database_urls(
     or the controller's: the template); ``slot`` > 1 when other runs hold the
     first names.
     """
+    check_config_urls(config, database_url)
     if database_url and not allow_any:
         check_test_databases([(None, database_url)], allow_any=False)
     worker = role or xdist_worker()
@@ -307,10 +323,7 @@ def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
     """The one-line error for a server the run cannot reach (password masked)."""
     where = "the default database" if key is None else f"bind {key!r}"
     cause = getattr(exc, "orig", None) or exc
-    reason = one_line(cause)
-    password = make_url(url).password
-    if password:
-        reason = reason.replace(str(password), "***")
+    reason = scrub(one_line(cause), url)
     return TestbedError(
         f"cannot connect to {masked(url)} ({where}): {reason}; "
         "start the server or fix the URL (--testbed-db-url / TESTBED_DATABASE_URL)"
@@ -357,7 +370,7 @@ def _test_database_on_init(
         SQLAlchemy.init_app = original  # type: ignore[method-assign]
 
 
-def _import_target(path: str, rootdir: Path) -> Any:
+def _import_target(path: str, rootdir: Path, database_url: str | None = None) -> Any:
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise TestbedError(
@@ -368,11 +381,22 @@ def _import_target(path: str, rootdir: Path) -> Any:
     if str(rootdir) not in sys.path:
         sys.path.insert(0, str(rootdir))
     try:
-        module = importlib.import_module(module_name)
+        with checked_parsing():
+            module = importlib.import_module(module_name)
+    except TestbedError:
+        raise
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise TestbedError(
+            _stopped(
+                f"importing {module_name!r} for testbed_app = {path}", exc, database_url,
+                "a module must not exit when it is imported: "
+                "put that code under if __name__ == '__main__':",
+            )
+        ) from None
     except Exception as exc:
         raise TestbedError(
             f"cannot import {module_name!r} for testbed_app = {path}: "
-            f"{type(exc).__name__}: {one_line(exc)}; "
+            f"{type(exc).__name__}: {scrub(one_line(exc), database_url)}; "
             "check the module path and that its directory is on sys.path"
         ) from None
     try:
@@ -382,3 +406,18 @@ def _import_target(path: str, rootdir: Path) -> Any:
             f"module {module_name!r} has no attribute {attr!r} (testbed_app = {path}); "
             "name the app object or the factory"
         ) from None
+
+
+def _stopped(
+    subject: str, exc: SystemExit | KeyboardInterrupt, database_url: str | None, fix: str
+) -> str:
+    """The one-line error for user code that ends the program while the app loads.
+
+    Left to pytest, either is an INTERNALERROR traceback (or an interrupted
+    run) that never says which setting to look at.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        # A real Ctrl-C while the app loads lands here too: the message allows for it.
+        return f"{subject} raised KeyboardInterrupt; if Ctrl-C was not pressed, {fix}"
+    code = "" if exc.code is None else scrub(repr(exc.code), database_url)
+    return f"{subject} called sys.exit({code}); {fix}"

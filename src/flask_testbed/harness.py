@@ -30,6 +30,7 @@ from .database.schema import (
     maintenance,
 )
 from .database.schemas import named_schemas, schema_map
+from .database.secrets import scrub
 from .database.servers import clone_database, drop_database, ensure_database
 from .database.urls import masked
 from .errors import TestbedError, one_line
@@ -270,7 +271,7 @@ class Harness:
             try:
                 clone_database(template, url)
             except (CannotClone, DBAPIError) as exc:
-                reason = one_line(getattr(exc, "orig", None) or exc)
+                reason = scrub(one_line(getattr(exc, "orig", None) or exc), template, url)
                 # A warning: xdist brings it from the worker to the run's summary.
                 warnings.warn(
                     f"flask-testbed: cannot clone {masked(template)} ({reason}); "

@@ -7,6 +7,8 @@ from pathlib import PurePath
 
 from sqlalchemy.engine import URL, make_url
 
+from .secrets import malformed_text
+
 #: the words that make a name a test name, wherever they stand in it
 TEST_WORDS = frozenset({"test", "tests", "testing"})
 # Within a run of letters, a word starts at each change of case:
@@ -16,6 +18,10 @@ _CASE_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 
 def masked(url: str | URL) -> str:
     """The URL with its password replaced by ``***``: the only form we print."""
+    if isinstance(url, str):
+        shortened = malformed_text(url)
+        if shortened is not None:
+            return shortened  # parsed, it would show a piece of the password as its host
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL has no password we could find
