@@ -282,8 +282,3 @@ def test_without_sqlalchemy_s_private_parser_nothing_is_wrapped(monkeypatch):
     monkeypatch.setattr(secrets, "sqlalchemy_url", stand_in)
     with secrets.checked_parsing():
         assert vars(stand_in) == {}  # nothing was put in its place
-    from sqlalchemy.engine import url as real
-
-    with secrets.checked_parsing():
-        monkeypatch.setattr(secrets, "sqlalchemy_url", real)
-    assert real._parse_url.__module__ == "sqlalchemy.engine.url"

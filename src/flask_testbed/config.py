@@ -32,7 +32,8 @@ SCHEMAS = ("create_all", "migrations")
 # (ini key, option or None, environment variable, help): true/false switches
 _FLAGS = (
     ("testbed_allow_any_database", None, "TESTBED_ALLOW_ANY_DATABASE",
-     "let the plugin create, empty and drop tables in a database whose name lacks 'test'"),
+     "let the plugin create, empty and drop tables in a database whose name is not a test name "
+     "(test, tests or testing as one of its words)"),
     ("testbed_check_leaks", "--testbed-check-leaks", "TESTBED_CHECK_LEAKS",
      "after each test, check that the database is back to its state before the test"),
     ("testbed_reset_sequences", "--testbed-reset-sequences", "TESTBED_RESET_SEQUENCES",
