@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, g
 from flask.ctx import AppContext
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from .app import (
@@ -25,10 +26,18 @@ from .app import (
 from .config import Settings
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
+from .database.inventory import DropBlocked, Inventory
 from .database.locks import RunLock
 from .database.naming import is_in_memory, template_url, xdist_worker
 from .database.safety import check_test_databases
-from .database.schema import Migrations, create_schema, drop_schema, is_current
+from .database.schema import (
+    Migrations,
+    binds,
+    create_schema,
+    drop_schema,
+    is_current,
+    note_built,
+)
 from .database.servers import clone_database, drop_database, ensure_database
 from .database.urls import masked
 from .errors import TestbedError, one_line
@@ -96,6 +105,8 @@ class Harness:
         self._locks: list[RunLock] = []
         #: worker databases replaced by a clone: this run's to drop, even if a killed run made them
         self._cloned: list[Any] = []
+        #: what each database held before the schema was built: never the run's to drop
+        self.inventory = Inventory()
 
     # -- the run --------------------------------------------------------
 
@@ -133,10 +144,16 @@ class Harness:
             with self.blocker.allowed():
                 reuse = self.settings.reuse_db and not self.settings.create_db
                 cloned = self._clone_templates(reuse) if self.templates else set()
-                if create_schema(self.db, reuse, self._migrations(), cloned) and reuse:
+                self.inventory = Inventory.take(binds(self.db), owned=self._created)
+                reused = create_schema(
+                    self.db, reuse, self._migrations(), cloned, self.inventory
+                )
+                if reused and reuse:
                     self.say(
                         "reusing the test database: its schema is current (--create-db rebuilds)"
                     )
+                if not reused:
+                    note_built(self.inventory)
                 if self.settings.check_leaks:
                     self._leaks = LeakCheck(self.db)
                 self._activate(self.settings.strategy)
@@ -177,8 +194,14 @@ class Harness:
         try:
             self._prepare()
             with self.blocker.allowed():
-                if create_schema(self.db, not self.settings.create_db, self._migrations()):
+                self.inventory = Inventory.take(binds(self.db), owned=self._created)
+                if create_schema(
+                    self.db, not self.settings.create_db, self._migrations(),
+                    inventory=self.inventory,
+                ):
                     self.say("reusing the template database: its schema is current")
+                else:
+                    note_built(self.inventory)
                 self.db.session.remove()
         except BaseException:
             self._release()
@@ -238,14 +261,18 @@ class Harness:
         return Migrations(migrations.head(self.app), lambda: migrations.upgrade(self.app))
 
     def finish(self) -> None:
+        """Drop what the run made and release what it holds; a blocked drop is raised last."""
+        blocked: DropBlocked | None = None
         try:
             with self.blocker.allowed():
                 if self._active is not None:
                     self._active.close()
                     self._active = None
                 self.db.session.remove()
-                if not self.settings.reuse_db:
-                    drop_schema(self.db)
+                try:
+                    drop_schema(self.db, self.inventory, keep_tables=self.settings.reuse_db)
+                except DropBlocked as exc:
+                    blocked = exc  # the rest of the cleanup still runs
             if self._leaks is not None:
                 self._leaks.close()
             self.blocker.uninstall()
@@ -258,6 +285,17 @@ class Harness:
                     drop_database(url, files=True)
         finally:
             self._release()
+        if blocked is not None and not self._dropped_whole(blocked.url):
+            raise blocked
+
+    def _created(self, url: URL) -> bool:
+        """Whether this run created the database: then everything in it is the run's."""
+        return any(_same_database(url, created) for created in created_databases(self.app))
+
+    def _dropped_whole(self, url: URL) -> bool:
+        return not self.settings.reuse_db and (
+            self._created(url) or any(_same_database(url, c) for c in self._cloned)
+        )
 
     def _release(self) -> None:
         for lock in self._locks:
@@ -337,7 +375,9 @@ class Harness:
     def _activate(self, strategy: str) -> Isolation:
         isolation = self._isolations.get(strategy)
         if isolation is None:
-            isolation = self._isolations[strategy] = make_isolation(strategy, self.db)
+            isolation = self._isolations[strategy] = make_isolation(
+                strategy, self.db, self.inventory
+            )
         if isolation is not self._active:
             if self._active is not None:
                 self._active.close()
@@ -345,6 +385,11 @@ class Harness:
             self._active = isolation
             self._generation += 1
         return isolation
+
+
+def _same_database(a: URL, b: URL) -> bool:
+    # The engine's URL carries the driver options Flask-SQLAlchemy adds (charset).
+    return a.set(query={}) == b.set(query={})
 
 
 def _has_app_context(app: Flask) -> bool:
