@@ -115,9 +115,9 @@ def test_a_failing_migration_is_one_line_naming_it(ledger, pytester):
     )
     result = ledger(test_ledger=USES_SCHEMA.format(head="0003"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines(
-        ["*migration 0003 failed (*no_such_table*); fix it in */migrations/versions, "
-         "or use testbed_schema = create_all*"]
+    result.stderr.fnmatch_lines(
+        ["ERROR: migration 0003 failed (*no_such_table*); fix it in */migrations/versions, "
+         "or use testbed_schema = create_all"]
     )
 
 

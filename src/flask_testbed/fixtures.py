@@ -15,14 +15,29 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from . import stash
+from . import parallel, stash
 from .client import make_client
 from .errors import TestbedError, reported
 from .harness import Harness
 
 
-def _usage_exit(exc: TestbedError) -> None:
+def _usage_exit(config: pytest.Config, exc: TestbedError) -> None:
+    """Stop the run before its first database test: one ``ERROR:`` line, exit status 4."""
+    if not parallel.is_worker(config):  # an xdist worker's Exit is reported by xdist
+        config.stash[stash.RUN_ERROR] = str(exc)
     pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def _finish(config: pytest.Config, harness: Harness) -> None:
+    """End the run: what its own cleanup cannot do is the run's error, not its last test's."""
+    if parallel.is_worker(config):
+        with reported():  # only a test's report goes back to the xdist controller
+            harness.finish()
+        return
+    try:
+        harness.finish()
+    except TestbedError as exc:
+        config.stash[stash.RUN_ERROR] = str(exc)
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +50,7 @@ def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
     harness = request.config.stash.get(stash.HARNESS, None)
     if harness is None:
         _usage_exit(
+            request.config,
             TestbedError(
                 "no Flask app configured: set testbed_app = module:create_app in the pytest "
                 "ini (or --testbed-app / TESTBED_APP), or define an `app` fixture in conftest.py"
@@ -43,9 +59,9 @@ def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
     try:
         harness.start()
     except TestbedError as exc:
-        _usage_exit(exc)
+        _usage_exit(request.config, exc)
     yield harness.app
-    harness.finish()
+    _finish(request.config, harness)
 
 
 @pytest.fixture(scope="session")
@@ -67,10 +83,10 @@ def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
         )
         harness.start()
     except TestbedError as exc:
-        _usage_exit(exc)
+        _usage_exit(request.config, exc)
     request.config.stash[stash.HARNESS] = harness
     yield harness
-    harness.finish()
+    _finish(request.config, harness)
 
 
 @pytest.fixture(scope="session")

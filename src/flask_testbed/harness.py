@@ -13,12 +13,14 @@ from typing import Any
 
 from flask import Flask, g
 from flask.ctx import AppContext
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from .app import claim_of, extension_of, release_claim, unreachable, use_test_databases
 from .config import Settings
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
+from .database.inventory import DropBlocked, Inventory
 from .database.naming import is_in_memory, template_url, test_database_url, xdist_worker
 from .database.safety import check_test_databases
 from .database.schema import (
@@ -28,6 +30,7 @@ from .database.schema import (
     drop_schema,
     is_current,
     maintenance,
+    note_built,
 )
 from .database.schemas import named_schemas, schema_map
 from .database.secrets import scrub
@@ -102,6 +105,8 @@ class Harness:
         self._cloned: list[Any] = []
         #: schemas this run created inside a test database, per engine: its to drop
         self._schemas_made: list[tuple[Any, list[str]]] = []
+        #: what each database held before the schema was built: never the run's to drop
+        self.inventory = Inventory()
 
     # -- the run --------------------------------------------------------
 
@@ -171,10 +176,16 @@ class Harness:
                 reuse = self.settings.reuse_db and not self.settings.create_db
                 cloned = self._clone_templates(reuse) if self.templates else set()
                 self._create_schemas()
-                if create_schema(self.db, reuse, self._migrations(), cloned) and reuse:
+                self.inventory = Inventory.take(binds(self.db), owned=self._created)
+                reused = create_schema(
+                    self.db, reuse, self._migrations(), cloned, self.inventory
+                )
+                if reused and reuse:
                     self.say(
                         "reusing the test database: its schema is current (--create-db rebuilds)"
                     )
+                if not reused:
+                    note_built(self.inventory)
                 if self.settings.check_leaks:
                     self._leaks = LeakCheck(self.db)
                 self._activate(self.settings.strategy)
@@ -227,8 +238,14 @@ class Harness:
             self._prepare()
             with self.blocker.allowed():
                 self._create_schemas()
-                if create_schema(self.db, not self.settings.create_db, self._migrations()):
+                self.inventory = Inventory.take(binds(self.db), owned=self._created)
+                if create_schema(
+                    self.db, not self.settings.create_db, self._migrations(),
+                    inventory=self.inventory,
+                ):
                     self.say("reusing the template database: its schema is current")
+                else:
+                    note_built(self.inventory)
                 self.db.session.remove()
         except BaseException:
             self._release()
@@ -291,14 +308,19 @@ class Harness:
         return Migrations(migrations.head(self.app), lambda: migrations.upgrade(self.app))
 
     def finish(self) -> None:
+        """Drop what the run made and release what it holds; a blocked drop is raised last."""
+        blocked: DropBlocked | None = None
         try:
             with self.blocker.allowed():
                 if self._active is not None:
                     self._active.close()
                     self._active = None
                 self.db.session.remove()
+                try:
+                    drop_schema(self.db, self.inventory, keep_tables=self.settings.reuse_db)
+                except DropBlocked as exc:
+                    blocked = exc  # the rest of the cleanup still runs
                 if not self.settings.reuse_db:
-                    drop_schema(self.db)
                     self._drop_schemas()
             if self._leaks is not None:
                 self._leaks.close()
@@ -310,6 +332,17 @@ class Harness:
                     drop_database(url)
         finally:
             self._release()
+        if blocked is not None and not self._dropped_whole(blocked.url):
+            raise blocked
+
+    def _created(self, url: URL) -> bool:
+        """Whether this run created the database: then everything in it is the run's."""
+        return any(_same_database(url, owned) for owned in self._owned())
+
+    def _dropped_whole(self, url: URL) -> bool:
+        return not self.settings.reuse_db and (
+            self._created(url) or any(_same_database(url, c) for c in self._cloned)
+        )
 
     def _owned(self) -> list[Any]:
         """The databases a plugin run made: this run's to drop."""
@@ -397,7 +430,9 @@ class Harness:
     def _activate(self, strategy: str) -> Isolation:
         isolation = self._isolations.get(strategy)
         if isolation is None:
-            isolation = self._isolations[strategy] = make_isolation(strategy, self.db)
+            isolation = self._isolations[strategy] = make_isolation(
+                strategy, self.db, self.inventory
+            )
         if isolation is not self._active:
             if self._active is not None:
                 self._active.close()
@@ -411,6 +446,11 @@ def _has_twins(engine: Any) -> bool:
     """Whether some of the engine's models live in test twins a clone would not copy."""
     mapping = engine.get_execution_options().get("schema_translate_map")
     return bool(mapping) and not backend_for(engine).clones_schemas
+
+
+def _same_database(a: URL, b: URL) -> bool:
+    # The engine's URL carries the driver options Flask-SQLAlchemy adds (charset).
+    return a.set(query={}) == b.set(query={})
 
 
 def _has_app_context(app: Flask) -> bool:

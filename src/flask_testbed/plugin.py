@@ -15,7 +15,16 @@ from .database.writes import WriteTracker
 from .errors import TestbedError, reported
 from .guards.scopes import judge, needs_watching
 from .harness import Harness, TestPlan
-from .stash import CURRENT, HARNESS, PLAN, PREREQUESTS, SETTINGS, STRATEGY, announcer
+from .stash import (
+    CURRENT,
+    HARNESS,
+    PLAN,
+    PREREQUESTS,
+    RUN_ERROR,
+    SETTINGS,
+    STRATEGY,
+    announcer,
+)
 
 MARKER = "testbed"
 DATABASE_FIXTURES = frozenset(
@@ -100,6 +109,26 @@ def load_harness(config: pytest.Config) -> Harness | None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[HARNESS] = harness
     return harness
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session):
+    """An error of the run itself ends it like bad input: one ``ERROR:`` line, exit status 4.
+
+    Its database could not be built before the first test (the fixture stopped
+    the run with pytest.exit), or not dropped after the last: either way the
+    line is the run's, printed after the summary of what ran, not a test's error.
+    """
+    try:
+        result = yield
+    except pytest.exit.Exception:
+        if RUN_ERROR not in session.config.stash:
+            raise
+        result = None
+    error = session.config.stash.get(RUN_ERROR, None)
+    if error is not None:
+        raise pytest.UsageError(error)
+    return result
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

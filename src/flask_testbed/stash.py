@@ -20,6 +20,8 @@ STRATEGY = pytest.StashKey[str]()
 PREREQUESTS = pytest.StashKey["list[str]"]()
 #: the test being set up, run or torn down
 CURRENT = pytest.StashKey["pytest.Item | None"]()
+#: an error of the run itself (its schema could not be built or dropped): reported once, at its end
+RUN_ERROR = pytest.StashKey[str]()
 
 
 def announcer(config: pytest.Config) -> Callable[[str], None]:

@@ -10,9 +10,32 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy import Connection, Engine, Table, event, inspect
 from sqlalchemy.engine import URL
+
+
+class Relation(NamedTuple):
+    """A table or view, named as the database names it."""
+
+    schema: str
+    name: str
+    #: "table", "view" or "materialized view"
+    kind: str
+
+
+class Blocker(NamedTuple):
+    """An object that keeps a table from being dropped, because it depends on it."""
+
+    #: the object in words: "view public.item_names"
+    description: str
+    #: the table or view it is or belongs to; None for other objects (a function...)
+    relation: Relation | None
+    #: the statement that drops it, or "" when there is no single one
+    statement: str
+    #: the table it keeps from being dropped
+    table: str
 
 
 class Backend:
@@ -106,6 +129,40 @@ class Backend:
         suites written against drop-and-create fixtures hard-code ids from 1.
         """
 
+    # -- tables and views beside the models' ------------------------------
+
+    def list_relations(self, connection: Connection, schemas: Sequence[str]) -> list[Relation]:
+        """Every table and view in ``schemas``.
+
+        The ``recreate`` strategy asks after every test that wrote: each backend
+        below answers in one query; this fallback asks the inspector, per schema.
+        """
+        inspector = inspect(connection)
+        return [
+            Relation(schema, name, kind)
+            for schema in schemas
+            for kind, names in (
+                ("view", inspector.get_view_names(schema)),
+                ("table", inspector.get_table_names(schema)),
+            )
+            for name in names
+        ]
+
+    def drop_relations(self, connection: Connection, relations: Sequence[Relation]) -> None:
+        """Drop tables and views the run made; views first, since they stand on tables."""
+        for relation in sorted(relations, key=_tables_last):
+            connection.exec_driver_sql(
+                f"DROP {relation.kind.upper()} IF EXISTS {self._relation(connection, relation)}"
+            )
+
+    def is_blocked_drop(self, error: BaseException) -> bool:
+        """Whether a DROP failed because another object depends on what it drops."""
+        return False
+
+    def blockers(self, connection: Connection, tables: Sequence[tuple[str, str]]) -> list[Blocker]:
+        """The objects, other than ``tables`` themselves, that keep one of them from a drop."""
+        return []
+
     # -- whole databases (servers only) --------------------------------
 
     def maintenance_url(self, url: URL) -> URL:
@@ -182,6 +239,11 @@ class Backend:
     def drop_schemas(self, connection: Connection, names: Sequence[str]) -> None:
         """Drop schemas this run created inside the test database."""
 
+    @staticmethod
+    def _relation(connection: Connection, relation: Relation) -> str:
+        preparer = connection.dialect.identifier_preparer
+        return f"{preparer.quote_schema(relation.schema)}.{preparer.quote(relation.name)}"
+
 
 class CannotClone(Exception):
     """A database this backend cannot copy faithfully (the reason is the message)."""
@@ -244,6 +306,15 @@ class SQLiteBackend(Backend):
         # A schema is a database file the app attaches itself, which the run
         # cannot redirect: its tables live in the test database instead.
         return schema if schema.lower() in ("main", "temp") else None
+
+    def list_relations(self, connection: Connection, schemas: Sequence[str]) -> list[Relation]:
+        quote = connection.dialect.identifier_preparer.quote_schema
+        query = " UNION ALL ".join(
+            f"SELECT {_sql_string(schema)}, name, type FROM {quote(schema)}.sqlite_master "
+            "WHERE type IN ('table', 'view') AND substr(name, 1, 7) <> 'sqlite_'"
+            for schema in schemas
+        )
+        return [Relation(*row) for row in connection.exec_driver_sql(query)]
 
     def lock_holders(self, connection: Connection) -> str:
         return "another connection to the same SQLite file (an open transaction)"
@@ -396,6 +467,81 @@ class PostgreSQLBackend(Backend):
                 "; ".join(f"DELETE FROM {self._quoted(connection, t)}" for t in reversed(tables))
             )
 
+    def list_relations(self, connection: Connection, schemas: Sequence[str]) -> list[Relation]:
+        rows = connection.exec_driver_sql(
+            "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'v', 'm') "
+            # An extension's own tables (PostGIS's spatial_ref_sys) go with the extension.
+            "AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d "
+            "WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid "
+            "AND d.deptype = 'e')",
+            {"schemas": list(schemas)},
+        )
+        return [Relation(schema, name, _PG_KINDS[kind]) for schema, name, kind in rows]
+
+    def drop_relations(self, connection: Connection, relations: Sequence[Relation]) -> None:
+        # CASCADE, in one round trip: whatever stands on an object the run made
+        # was made after it, by the run too. Never used on the models' tables.
+        statements = []
+        for kind in ("materialized view", "view", "table"):
+            names = [self._relation(connection, r) for r in relations if r.kind == kind]
+            if names:
+                statements.append(f"DROP {kind.upper()} IF EXISTS {', '.join(names)} CASCADE")
+        if statements:
+            connection.exec_driver_sql("; ".join(statements))
+
+    def is_blocked_drop(self, error: BaseException) -> bool:
+        orig = getattr(error, "orig", error)
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return code == "2BP01"  # dependent_objects_still_exist
+
+    def blockers(self, connection: Connection, tables: Sequence[tuple[str, str]]) -> list[Blocker]:
+        # A view depends on a table through its rewrite rule, a foreign key
+        # through its constraint: both are named by the relation they belong to.
+        # Anything else (a function on the table's row type) is described by the server.
+        rows = connection.exec_driver_sql(
+            "WITH model AS (SELECT c.oid, c.reltype, c.relname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN unnest(%(schemas)s::text[], %(names)s::text[]) AS m(nspname, relname) "
+            "ON m.nspname = n.nspname AND m.relname = c.relname) "
+            "SELECT DISTINCT model.relname, dn.nspname, dc.relname, dc.relkind, k.conname, "
+            "pg_catalog.pg_describe_object(d.classid, d.objid, 0) "
+            "FROM pg_catalog.pg_depend d "
+            "JOIN model ON (d.refclassid = 'pg_catalog.pg_class'::regclass "
+            "AND d.refobjid = model.oid) OR (d.refclassid = 'pg_catalog.pg_type'::regclass "
+            "AND d.refobjid = model.reltype) "
+            "LEFT JOIN pg_catalog.pg_rewrite r "
+            "ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid "
+            "LEFT JOIN pg_catalog.pg_constraint k "
+            "ON d.classid = 'pg_catalog.pg_constraint'::regclass AND k.oid = d.objid "
+            "LEFT JOIN pg_catalog.pg_class dc ON dc.oid = COALESCE(r.ev_class, k.conrelid) "
+            "LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace "
+            "WHERE d.deptype = 'n' AND (dc.oid IS NULL OR dc.oid NOT IN (SELECT oid FROM model)) "
+            "ORDER BY 1, 2, 3, 5, 6",
+            {"schemas": [schema for schema, _ in tables], "names": [name for _, name in tables]},
+        )
+        quote = connection.dialect.identifier_preparer.quote
+        found = []
+        for table, schema, name, relkind, constraint, other in rows:
+            if name is None:
+                found.append(Blocker(other, None, "", table))
+                continue
+            kind = _PG_KINDS.get(relkind, "table")
+            relation = Relation(schema, name, kind)
+            qualified = self._relation(connection, relation)
+            if constraint is not None:
+                found.append(Blocker(
+                    f"foreign key {constraint} of table {qualified}", relation,
+                    f"ALTER TABLE {qualified} DROP CONSTRAINT {quote(constraint)}", table,
+                ))
+            elif kind == "table":  # a rule on another table
+                found.append(Blocker(other, relation, "", table))
+            else:
+                statement = f"DROP {kind.upper()} {qualified}"
+                found.append(Blocker(f"{kind} {qualified}", relation, statement, table))
+        return found
+
 
 class MySQLBackend(Backend):
     name = "mysql"
@@ -484,6 +630,26 @@ class MySQLBackend(Backend):
                     f"INSERT INTO {quote(table)} SELECT * FROM {quote(source)}.{quote(table)}"
                 )
 
+    def list_relations(self, connection: Connection, schemas: Sequence[str]) -> list[Relation]:
+        placeholders = ", ".join(f"%(schema{i})s" for i in range(len(schemas)))
+        rows = connection.exec_driver_sql(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
+            f"WHERE TABLE_SCHEMA IN ({placeholders}) "
+            "AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW')",
+            {f"schema{i}": schema for i, schema in enumerate(schemas)},
+        )
+        return [
+            Relation(schema, name, "view" if kind == "VIEW" else "table")
+            for schema, name, kind in rows
+        ]
+
+    def drop_relations(self, connection: Connection, relations: Sequence[Relation]) -> None:
+        # One statement per kind: DROP takes a list of names here.
+        for kind in ("view", "table"):
+            names = [self._relation(connection, r) for r in relations if r.kind == kind]
+            if names:
+                connection.exec_driver_sql(f"DROP {kind.upper()} IF EXISTS {', '.join(names)}")
+
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         connection.exec_driver_sql(
             f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}"
@@ -523,6 +689,8 @@ class MySQLBackend(Backend):
             connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
 
 
+#: pg_class.relkind of the relations the run lists: partitioned tables are tables
+_PG_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
 # libpq's PQTRANS_INTRANS and PQTRANS_INERROR (ROLLBACK TO works in both), PQTRANS_IDLE
 _PG_IN_TRANSACTION = (2, 3)
 _PG_IDLE = 0
@@ -539,6 +707,14 @@ _BACKENDS = {
 
 def backend_for(engine: Engine | Connection) -> Backend:
     return _BACKENDS.get(engine.dialect.name, Backend())
+
+
+def _tables_last(relation: Relation) -> bool:
+    return relation.kind == "table"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _describe(rows) -> str:

@@ -10,9 +10,12 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+#: the table the fingerprints are kept in
+TABLE = "testbed_schema_fingerprint"
+
 _STORE = sa.MetaData()
 _FINGERPRINTS = sa.Table(
-    "testbed_schema_fingerprint",
+    TABLE,
     _STORE,
     # Several binds may share one database: one row each.
     sa.Column("bind", sa.String(100), primary_key=True),

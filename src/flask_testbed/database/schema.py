@@ -15,10 +15,8 @@ from sqlalchemy.orm import close_all_sessions
 from ..errors import TestbedError
 from . import fingerprint
 from .dialects import backend_for
+from .inventory import MIGRATION_VERSIONS, Inventory
 from .urls import masked
-
-#: Alembic's own table: dropped with the schema so that migrations start from base
-MIGRATION_VERSIONS = "alembic_version"
 
 #: how long the plugin's own DDL and cleanup wait for a lock before they give up
 DEFAULT_LOCK_TIMEOUT = 10
@@ -80,6 +78,7 @@ def create_schema(
     reuse: bool = False,
     migrations: Migrations | None = None,
     cloned: Collection[str | None] = (),
+    inventory: Inventory | None = None,
 ) -> bool:
     """Create every table; True when an existing, current schema was reused instead.
 
@@ -88,16 +87,24 @@ def create_schema(
     migration head) matches is kept and only emptied, so a killed run's rows
     cannot change this run's results. The binds in ``cloned`` were just copied
     from a template: kept as they are when their fingerprint matches.
+
+    Before the models' tables are dropped, so is what the run made beside
+    them, as far as the ``inventory`` tells (see :mod:`.inventory`).
     """
+    inventory = inventory or Inventory()
+    cleared: set[int] = set()
     stale = []
     for key, engine, metadata in binds(db):
         backend = backend_for(engine)
         current = _wanted(engine, metadata, migrations)
-        with maintenance(engine) as connection:
-            if (reuse or key in cloned) and fingerprint.stored(connection, key) == current:
-                if key not in cloned:
-                    backend.empty_tables(connection, metadata.sorted_tables)
-                continue
+        if reuse or key in cloned:
+            with maintenance(engine) as connection:
+                if fingerprint.stored(connection, key) == current:
+                    if key not in cloned:
+                        backend.empty_tables(connection, metadata.sorted_tables)
+                    continue
+        _drop_made(inventory, engine, cleared)
+        with _blocked_drops(inventory, engine), maintenance(engine) as connection:
             with backend.foreign_keys_off(connection):
                 metadata.drop_all(connection)
                 connection.exec_driver_sql(f"DROP TABLE IF EXISTS {MIGRATION_VERSIONS}")
@@ -110,6 +117,13 @@ def create_schema(
         with maintenance(engine) as connection:
             fingerprint.store(connection, key, current)
     return not stale
+
+
+def note_built(inventory: Inventory) -> None:
+    """Right after the run built the schema: write down what the build made beside the tables."""
+    for database in inventory:
+        with maintenance(database.engine) as connection:
+            database.note_built(connection)
 
 
 def is_current(db: Any, key: str | None, migrations: Migrations | None = None) -> bool:
@@ -125,12 +139,62 @@ def _wanted(engine: Engine, metadata: MetaData, migrations: Migrations | None) -
     return migrations.head if migrations else fingerprint.of_schema(metadata, engine.dialect)
 
 
-def drop_schema(db: Any) -> None:
+def drop_schema(db: Any, inventory: Inventory | None = None, keep_tables: bool = False) -> None:
+    """Drop what the run made: the tables and views it made, then the models' tables.
+
+    With ``keep_tables`` (``--reuse-db``) the models' tables stay, and so does
+    what the schema build made beside them; what the tests made goes all the same.
+    """
+    inventory = inventory or Inventory()
+    cleared: set[int] = set()
     for _key, engine, metadata in binds(db):
-        with maintenance(engine) as connection, backend_for(engine).foreign_keys_off(connection):
+        _drop_made(inventory, engine, cleared, keep_built=keep_tables)
+        if keep_tables:
+            continue
+        with (
+            _blocked_drops(inventory, engine),
+            maintenance(engine) as connection,
+            backend_for(engine).foreign_keys_off(connection),
+        ):
             metadata.drop_all(connection)
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {MIGRATION_VERSIONS}")
             fingerprint.forget(connection)
+            database = inventory.database(engine)
+            if database is not None:
+                database.forget_built(connection)
+
+
+def _drop_made(
+    inventory: Inventory, engine: Engine, cleared: set[int], keep_built: bool = False
+) -> None:
+    """Drop what the run made in ``engine``'s database beside the models' tables, once.
+
+    In a committed transaction of its own, before the models' tables: should
+    their drop be blocked, what the tests made must not stay behind for the
+    next run to take for a user's.
+    """
+    database = inventory.database(engine)
+    if database is None or id(database) in cleared:
+        return
+    cleared.add(id(database))
+    with maintenance(engine) as connection:
+        database.drop_made(connection, keep_built)
+
+
+@contextlib.contextmanager
+def _blocked_drops(inventory: Inventory, engine: Engine) -> Iterator[None]:
+    """Turn a drop of the models' tables that another object blocks into one line naming it.
+
+    The models' tables are never dropped with CASCADE: that would take a
+    user's view with them. The failed drop was rolled back whole (PostgreSQL,
+    the one backend where a drop can be blocked, rolls DDL back).
+    """
+    try:
+        yield
+    except DBAPIError as exc:
+        if not backend_for(engine).is_blocked_drop(exc):
+            raise
+        raise inventory.blocked(engine, exc) from None
 
 
 def empty_metadata(connection: Connection, metadata: MetaData) -> None:

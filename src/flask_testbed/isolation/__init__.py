@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ..database.inventory import Inventory
 from .base import Isolation
 from .cleanup import RecreateIsolation, TruncateIsolation
 from .transaction import IsolationBroken, TransactionIsolation
 
-_CLASSES = {
-    "transaction": TransactionIsolation,
-    "truncate": TruncateIsolation,
+_FACTORIES: dict[str, Callable[[Any, Inventory], Isolation]] = {
+    "transaction": lambda db, _inventory: TransactionIsolation(db),
+    "truncate": lambda db, _inventory: TruncateIsolation(db),
     "recreate": RecreateIsolation,
 }
 
 
-def make_isolation(name: str, db: Any) -> Isolation:
-    return _CLASSES[name](db)
+def make_isolation(name: str, db: Any, inventory: Inventory | None = None) -> Isolation:
+    """The strategy ``name`` for ``db``; ``inventory`` tells ``recreate`` what it may drop."""
+    return _FACTORIES[name](db, inventory or Inventory())
 
 
 __all__ = ["Isolation", "IsolationBroken", "make_isolation"]

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import close_all_sessions
 
 from ..database.dialects import backend_for
+from ..database.inventory import Inventory
 from ..database.schema import binds, create_schema, empty_all, maintenance
 from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.writes import WriteTracker
@@ -87,10 +88,15 @@ class RecreateIsolation(_CommittingIsolation):
     """The app commits; afterwards every table is dropped and created again.
 
     Seed 001's reset, done only when something was written. The one to pick
-    for tests that change the schema themselves.
+    for tests that change the schema themselves: the tables and views a test
+    made go too, and only those (the ``inventory`` knows which).
     """
 
     name = "recreate"
 
+    def __init__(self, db: Any, inventory: Inventory) -> None:
+        super().__init__(db)
+        self.inventory = inventory
+
     def _reset(self) -> None:
-        create_schema(self.db)
+        create_schema(self.db, inventory=self.inventory)
