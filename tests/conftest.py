@@ -85,6 +85,22 @@ def create_database(url: sa.URL) -> None:
         admin.dispose()
 
 
+def sibling(url: str | sa.URL, suffix: str) -> sa.URL:
+    """``<name>_<suffix>`` beside a database (an SQLite file keeps its extension)."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database)
+        return parsed.set(database=str(path.with_name(f"{path.stem}_{suffix}{path.suffix}")))
+    return parsed.set(database=f"{parsed.database}_{suffix}")
+
+
+def exists(url: sa.URL) -> bool:
+    """Whether the database is there: an SQLite file, or a database on its server."""
+    if url.get_backend_name() == "sqlite":
+        return Path(url.database).exists()
+    return database_exists(url)
+
+
 def database_exists(url: sa.URL) -> bool:
     """Whether the server holds a database of that name (what the plugin created or dropped)."""
     from flask_testbed.database.servers import on_server

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists, own, runs_at_once, server_url
+from conftest import database_exists, exists, own, runs_at_once, server_url, sibling
 
 from flask_testbed.database.servers import drop_database
 
@@ -208,38 +208,24 @@ def test_two_runs_at_once_on_an_automatic_database_both_clean_up(pytester, confi
     assert not database_exists(expected.set(database=f"{expected.database}_2"))
 
 
-def _sibling(url: str, suffix: str) -> sa.URL:
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database)
-        return parsed.set(database=str(path.with_name(f"{path.stem}_{suffix}{path.suffix}")))
-    return parsed.set(database=f"{parsed.database}_{suffix}")
-
-
-def _exists(url: sa.URL) -> bool:
-    if url.get_backend_name() == "sqlite":
-        return Path(url.database).exists()
-    return database_exists(url)
-
-
 def test_what_killed_runs_left_under_other_names_is_dropped_and_nothing_else(shop):
     """Slots and worker copies with the plugin's mark go; a look-alike the user made stays."""
     from conftest import create_database
 
     from flask_testbed.database.servers import ensure_database
 
-    left = [_sibling(shop.database_url, suffix) for suffix in ("7", "gw7", "7_gw9", "template")]
+    left = [sibling(shop.database_url, suffix) for suffix in ("7", "gw7", "7_gw9", "template")]
     for url in left:
         ensure_database(url)  # what a killed run made: marked
-    users_own = _sibling(shop.database_url, "8")
+    users_own = sibling(shop.database_url, "8")
     if users_own.get_backend_name() == "sqlite":
         sa.create_engine(users_own).connect().close()  # an SQLite file without the mark
     else:
         create_database(users_own)
     try:
         shop.run(test_x="def test_x(client):\n    pass\n").assert_outcomes(passed=1)
-        assert [url.database for url in left if _exists(url)] == []
-        assert _exists(users_own)
+        assert [url.database for url in left if exists(url)] == []
+        assert exists(users_own)
     finally:
         drop_database(users_own)
         for url in left:

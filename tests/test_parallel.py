@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists, runs_at_once
+from conftest import exists, runs_at_once, sibling
 
 from flask_testbed.database.servers import ensure_database
 
@@ -26,7 +26,7 @@ import pytest
 from shop import db, names
 
 @pytest.mark.parametrize("n", range(6))
-def test_worker_database(client, n):
+def test_workersibling(client, n):
     worker = os.environ["PYTEST_XDIST_WORKER"]
     assert db.engine.url.database.endswith(f"_{worker}") or f"_{worker}." in db.engine.url.database
     assert client.post("/items", json={"name": f"{worker}-{n}"}).status_code == 201
@@ -41,23 +41,9 @@ def _builds(shop) -> list[str]:
     return builds
 
 
-def _database(url: str, suffix: str) -> sa.URL:
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database)
-        return parsed.set(database=str(path.with_name(f"{path.stem}_{suffix}{path.suffix}")))
-    return parsed.set(database=f"{parsed.database}_{suffix}")
-
-
-def _exists(url: sa.URL) -> bool:
-    if url.get_backend_name() == "sqlite":
-        return Path(url.database).exists()
-    return database_exists(url)
-
-
 def test_the_schema_is_built_once_and_cloned_per_worker(shop):
     # What a killed run may leave: a worker database with a stale table and a row.
-    stale = _database(shop.database_url, "gw0")
+    stale = sibling(shop.database_url, "gw0")
     ensure_database(stale)
     engine = sa.create_engine(stale)
     with engine.begin() as connection:
@@ -70,21 +56,21 @@ def test_the_schema_is_built_once_and_cloned_per_worker(shop):
     # One build per bind database: the controller's, never a worker's.
     assert set(_builds(shop)) == {"controller"}
     assert "cannot clone" not in result.stdout.str()
-    template = _database(shop.database_url, "template")
-    assert not _exists(template), "the template outlives a run without --reuse-db"
+    template = sibling(shop.database_url, "template")
+    assert not exists(template), "the template outlives a run without --reuse-db"
     for worker in ("gw0", "gw1"):
-        assert not _exists(_database(shop.database_url, worker)), worker
+        assert not exists(sibling(shop.database_url, worker)), worker
 
 
 def test_reuse_db_keeps_the_template_and_the_worker_databases(shop):
-    template = _database(shop.database_url, "template")
+    template = sibling(shop.database_url, "template")
     try:
         first = shop.run_subprocess(
             "-n", "2", "--reuse-db", conftest=RECORD_BUILDS, test_workers=WORKERS_SUITE
         )
         first.assert_outcomes(passed=6)
         assert set(_builds(shop)) == {"controller"}
-        assert _exists(template)
+        assert exists(template)
 
         # Warm: nothing is built, nothing is cloned, and no row of the first run is seen.
         second = shop.run_subprocess("-n", "2", "--reuse-db")
@@ -170,7 +156,7 @@ import pytest
 from shop import db
 
 @pytest.mark.parametrize("n", range(2))
-def test_holds_the_database(client, n):
+def test_holds_thesibling(client, n):
     print("DATABASE=" + db.engine.url.database.rsplit("/", 1)[-1])
     client.post("/items", json={"name": "mine"})
     time.sleep(1.5)
@@ -182,4 +168,4 @@ def test_holds_the_database(client, n):
     )
     assert not any("waiting for it to finish" in out for out in outputs), outputs
     for suffix in ("template", "gw0", "gw1", "2_template", "2_gw0", "2_gw1"):
-        assert not _exists(_database(shop.database_url, suffix)), suffix
+        assert not exists(sibling(shop.database_url, suffix)), suffix

@@ -381,8 +381,7 @@ def _import_target(path: str, rootdir: Path, database_url: str | None = None) ->
     if str(rootdir) not in sys.path:
         sys.path.insert(0, str(rootdir))
     try:
-        with checked_parsing():
-            module = importlib.import_module(module_name)
+        module = importlib.import_module(module_name)  # under load_app's checked_parsing
     except TestbedError:
         raise
     except (SystemExit, KeyboardInterrupt) as exc:

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.engine import URL
 
 from ..errors import TestbedError
-from . import fingerprint
+from . import fingerprint, ownership
 from .dialects import Blocker, Relation, backend_for
 from .naming import is_in_memory
 from .urls import masked
@@ -48,7 +48,9 @@ _RECORD = sa.Table(
 
 #: The plugin's own tables, each made and dropped by its name. Exact names, not
 #: a prefix: a user's table called testbed_something is a user's table like any other.
-PLUGIN_TABLES = frozenset({MIGRATION_VERSIONS, fingerprint.TABLE, _RECORD.name})
+PLUGIN_TABLES = frozenset(
+    {MIGRATION_VERSIONS, fingerprint.TABLE, _RECORD.name, ownership.MARK}
+)
 
 #: (schema, name): how the inventory knows a table or view
 Name = tuple[str, str]
