@@ -354,6 +354,10 @@ class Harness:
         claim = claim_of(self.app)
         return claim.slot if claim is not None else None
 
+    def release(self) -> None:
+        """Let go of the databases' locks and the app context; nothing is dropped."""
+        self._release()
+
     def _release(self) -> None:
         release_claim(self.app)
         self.started = False

@@ -131,6 +131,14 @@ def pytest_runtestloop(session: pytest.Session):
     return result
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A run whose app was loaded but never started (no test used it) holds its claim: let go."""
+    harness = config.stash.get(HARNESS, None)
+    if harness is not None:
+        harness.release()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     harness = session.config.stash.get(HARNESS, None)
     if harness is not None:

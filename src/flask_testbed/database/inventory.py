@@ -187,16 +187,18 @@ def take(
         schemas = tuple(dict.fromkeys([default, *(where(t) for t in tables)]))
         models = frozenset((where(table), table.name) for table in every)
         database = Database(engine, schemas, models)
-        if owned:
-            return database
         present = _names(database._present(connection))
         if (default, _RECORD.name) in present:
+            # What the schema build made belongs to the schema, in a database of
+            # the run's own too: --reuse-db keeps it with the models' tables.
             database.built = frozenset(
                 (schema, name)
                 for schema, name in connection.execute(
                     sa.select(_RECORD.c.object_schema, _RECORD.c.object_name)
                 )
             )
+        if owned:
+            return database
         database.kept = frozenset(
             name for name in present if name[1] not in PLUGIN_TABLES
         ) - models - database.built
