@@ -72,6 +72,17 @@ def server_url(name: str) -> str:
     return url
 
 
+def one_error_line(result: pytest.RunResult) -> str:
+    """The one ``ERROR:`` line of a run stopped as a usage error, with no traceback."""
+    output = result.stdout.str() + "\n" + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
+    assert "Traceback" not in output
+    assert "flask_testbed/" not in output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, output
+    return errors[0]
+
+
 def create_database(url: sa.URL) -> None:
     """Create a database as a user would (without the plugin's mark), unless it exists."""
     from flask_testbed.database.servers import on_server

@@ -4,19 +4,9 @@ import urllib.parse
 
 import pytest
 import sqlalchemy as sa
-from conftest import SERVER_URLS, server_url
+from conftest import SERVER_URLS, one_error_line, server_url
 
 SIMPLE_TEST = "def test_uses_db(client):\n    assert client.get('/items').json == []\n"
-
-
-def _one_error_line(result: pytest.RunResult) -> str:
-    output = result.stdout.str() + "\n" + result.stderr.str()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
-    assert "Traceback" not in output
-    assert "flask_testbed/" not in output
-    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, output
-    return errors[0]
 
 
 @pytest.fixture
@@ -27,28 +17,28 @@ def sqlite_shop(pytester, tmp_path):
 
 
 def test_app_module_that_does_not_import(sqlite_shop):
-    line = _one_error_line(sqlite_shop.run("--testbed-app=shopp:create_app", test_x=SIMPLE_TEST))
+    line = one_error_line(sqlite_shop.run("--testbed-app=shopp:create_app", test_x=SIMPLE_TEST))
     assert "cannot import 'shopp'" in line
     assert "ModuleNotFoundError" in line
 
 
 def test_app_attribute_that_does_not_exist(sqlite_shop):
-    line = _one_error_line(sqlite_shop.run("--testbed-app=shop:make_app", test_x=SIMPLE_TEST))
+    line = one_error_line(sqlite_shop.run("--testbed-app=shop:make_app", test_x=SIMPLE_TEST))
     assert "has no attribute 'make_app'" in line
 
 
 def test_app_path_without_attribute(sqlite_shop):
-    line = _one_error_line(sqlite_shop.run("--testbed-app=shop", test_x=SIMPLE_TEST))
+    line = one_error_line(sqlite_shop.run("--testbed-app=shop", test_x=SIMPLE_TEST))
     assert "module:attr" in line
 
 
 def test_factory_that_raises(sqlite_shop):
-    line = _one_error_line(sqlite_shop.run("--testbed-app-config=explode", test_x=SIMPLE_TEST))
+    line = one_error_line(sqlite_shop.run("--testbed-app-config=explode", test_x=SIMPLE_TEST))
     assert "the app factory shop:create_app raised RuntimeError: the factory exploded" in line
 
 
 def test_unknown_strategy_option(sqlite_shop):
-    line = _one_error_line(sqlite_shop.run("--testbed-strategy=rollback", test_x=SIMPLE_TEST))
+    line = one_error_line(sqlite_shop.run("--testbed-strategy=rollback", test_x=SIMPLE_TEST))
     assert "unknown isolation strategy 'rollback'" in line
     assert "transaction, truncate, recreate" in line
 
@@ -59,14 +49,14 @@ def test_unknown_strategy_in_marker(sqlite_shop):
         "@pytest.mark.testbed(strategy='nuke')\n"
         "def test_uses_db(client):\n    pass\n"
     )
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert "unknown isolation strategy 'nuke'" in line
     assert "test_x.py::test_uses_db" in line
 
 
 def test_strategy_from_environment(sqlite_shop, monkeypatch):
     monkeypatch.setenv("TESTBED_STRATEGY", "bogus")
-    line = _one_error_line(sqlite_shop.run(test_x=SIMPLE_TEST))
+    line = one_error_line(sqlite_shop.run(test_x=SIMPLE_TEST))
     assert "'bogus'" in line
 
 
@@ -75,8 +65,8 @@ def test_option_beats_environment_beats_ini(sqlite_shop, monkeypatch):
         "[pytest]\ntestbed_app = shop:create_app\ntestbed_strategy = bogus-ini\n"
     )
     monkeypatch.setenv("TESTBED_STRATEGY", "bogus-env")
-    assert "'bogus-env'" in _one_error_line(sqlite_shop.run(test_x=SIMPLE_TEST))
-    line = _one_error_line(sqlite_shop.run("--testbed-strategy=bogus-opt", test_x=SIMPLE_TEST))
+    assert "'bogus-env'" in one_error_line(sqlite_shop.run(test_x=SIMPLE_TEST))
+    line = one_error_line(sqlite_shop.run("--testbed-strategy=bogus-opt", test_x=SIMPLE_TEST))
     assert "'bogus-opt'" in line
 
 
@@ -87,7 +77,7 @@ def test_unreachable_server(sqlite_shop, backend):
     url = make_url(SERVER_URLS[backend]).set(port=1, password="s3cret-pw")
     sqlite_shop.database_url = url.render_as_string(hide_password=False)
     result = sqlite_shop.run(test_x=SIMPLE_TEST)
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert "cannot connect to" in line
     assert ":***@" in line
     assert "s3cret-pw" not in result.stdout.str() + result.stderr.str()
@@ -170,7 +160,7 @@ def _no_fragment(result):
 def test_password_with_reserved_characters_is_refused_unseen(sqlite_shop, backend, place, how):
     url = _with_password(backend, PASSWORD)
     result = _run(sqlite_shop, how, *_place(sqlite_shop, place, url))
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert PLACES[place] in line
     assert "an unescaped '@' (at sign), '/' (slash), ':' (colon), '#' (hash)" in line
     assert "and '%' (percent sign) not followed by two hex digits (" in line
@@ -189,7 +179,7 @@ def test_percent_encoded_password_is_accepted(sqlite_shop, backend, place):
     if backend == "postgresql":  # trust: any password will do
         result.assert_outcomes(passed=1)
     else:  # root has none: the server refuses this one, in one line that does not show it
-        line = _one_error_line(result)
+        line = one_error_line(result)
         assert "Access denied for user 'root'" in line
         if place == "own engine":
             assert "the app factory reports:create_app raised OperationalError" in line
@@ -204,7 +194,7 @@ def test_factory_error_that_quotes_a_url_shows_no_password(sqlite_shop):
         "    raise RuntimeError('no route to mysql://app:s3cret@pw@db.internal/shop, giving up')\n"
     )
     result = sqlite_shop.run("--testbed-app=quoting:create_app", test_x=SIMPLE_TEST)
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert "raised RuntimeError: no route to mysql://app:***@db.internal/shop, giving up" in line
     assert "s3cret" not in result.stdout.str() + result.stderr.str()
 
@@ -219,7 +209,7 @@ def test_module_that_connects_as_it_is_imported_is_refused_unseen(sqlite_shop, b
     )
     sqlite_shop.env["REPORTS_URL"] = _with_password(backend, PASSWORD)
     result = sqlite_shop.run("--testbed-app=reports:create_app", test_x=SIMPLE_TEST)
-    assert PLACES["own engine"] in _one_error_line(result)
+    assert PLACES["own engine"] in one_error_line(result)
     _no_fragment(result)
 
 
@@ -268,7 +258,7 @@ def test_app_that_exits_stops_the_run_in_one_line(sqlite_shop, target, expected,
     sqlite_shop.pytester.makepyfile(exits=EXITS, leaves="import sys\n\nsys.exit()\n")
     # In a process of its own: a KeyboardInterrupt that got through would stop this suite.
     result = sqlite_shop.run_subprocess(f"--testbed-app={target}", *RUNS[how], test_x=SIMPLE_TEST)
-    assert expected in _one_error_line(result)
+    assert expected in one_error_line(result)
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 

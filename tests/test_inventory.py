@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from conftest import one_error_line
 
 from flask_testbed.database.urls import masked
 
@@ -102,16 +103,6 @@ def _snapshot(url: str) -> tuple:
         return columns, [tuple(row) for row in rows], view
     finally:
         engine.dispose()
-
-
-def _one_error_line(result: pytest.RunResult) -> str:
-    output = result.stdout.str() + "\n" + result.stderr.str()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
-    assert "Traceback" not in output
-    assert "flask_testbed/" not in output
-    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, output
-    return errors[0]
 
 
 @pytest.fixture(autouse=True)
@@ -216,7 +207,7 @@ def test_a_users_view_on_a_model_table_stops_the_run_in_one_line(shop):
         "CREATE VIEW item_report AS SELECT name FROM item",
     )
     result = shop.run(test_simple=SIMPLE_TEST)
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert line == (
         f"ERROR: view public.item_report blocks the drop of table item in "
         f"{masked(shop.database_url)}: this run did not create it, so it leaves it alone; "
@@ -243,7 +234,7 @@ def test_makes_a_view_in_a_schema_no_model_uses(client):
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_drop_blocked_at_the_end_is_the_runs_error_not_a_tests(shop):
     result = shop.run(test_elsewhere=MAKES_A_VIEW_ELSEWHERE)
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert line.startswith(
         f"ERROR: view side.item_names blocks the drop of table item in "
         f"{masked(shop.database_url)}: it is not a table or view this run made in the "

@@ -162,6 +162,10 @@ class Claim:
         self.locks = []
 
 
+#: how many runs at once may each take a database of their own
+_MAX_SLOTS = 64
+
+
 def claim_test_databases(
     app: Flask,
     database_url: str | None,
@@ -213,10 +217,6 @@ def claim_test_databases(
         f"{_MAX_SLOTS} test runs hold the test databases of {masked(plan[next(iter(plan))])}; "
         "wait for them to finish"
     )
-
-
-#: how many runs at once may each take a database of their own
-_MAX_SLOTS = 64
 
 
 def _beside_instance(app: Flask, url: URL) -> URL:
