@@ -496,12 +496,14 @@ def test_a_connection_the_server_drops_is_replaced_and_the_run_stays_isolated(sh
     result = shop.run(
         test_dropped=f"""
 import sqlalchemy as sa
+from flask_testbed.database.own_engines import keep_apart
 from shop import db, names
 
 def test_1_loses_its_connection(client):
     client.post("/items", json={{"name": "lost"}})
     victim = db.session.execute(sa.text("{own_id}")).scalar()
-    killer = sa.create_engine(db.engine.url.render_as_string(hide_password=False))
+    # Its own connection: any other engine on the database would join the test's.
+    killer = keep_apart(sa.create_engine(db.engine.url.render_as_string(hide_password=False)))
     with killer.connect() as connection:
         connection.execute(sa.text("{kill}".format(victim)))
     killer.dispose()

@@ -436,8 +436,9 @@ class Harness:
         counts = ", ".join(f"{table}: {count}" for table, count in sorted(leaked.items()))
         raise LeakDetected(
             f"{nodeid} leaked rows past the isolation ({counts}): they were committed "
-            "behind the plugin's back, e.g. through an engine the test made itself with "
-            "create_engine(); every table was emptied so the next test starts clean"
+            "behind the plugin's back, through a connection SQLAlchemy did not make (the "
+            "driver's own connect(), another process); every table was emptied so the "
+            "next test starts clean"
         )
 
     def _activate(self, strategy: str) -> Isolation:

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 
 from ..database.dialects import backend_for
+from .routing import original_connect
 
 
 class PinnedEngine:
@@ -55,7 +56,7 @@ class PinnedEngine:
         self.left_transaction = False
 
     def pin(self) -> None:
-        connection = self.engine.connect()
+        connection = original_connect(self.engine)
         self._outer = connection.begin()
         original = connection._execute_context
         lock = self.lock
@@ -76,12 +77,19 @@ class PinnedEngine:
                 return result
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
+        set_options = connection.execution_options
+
+        def execution_options(**options: Any) -> Connection:
+            # Shared by the whole test: its isolation level cannot change inside the
+            # transaction (a session's connection(execution_options=...) asks for it).
+            options.pop("isolation_level", None)
+            return set_options(**options)
+
+        connection.execution_options = execution_options  # type: ignore[method-assign]
         self.connection = connection
-        self.engine.connect = self._hand_out  # type: ignore[method-assign]
 
     def unpin(self) -> None:
-        """Roll back everything and give the engine its own ``connect`` back."""
-        self.engine.__dict__.pop("connect", None)
+        """Roll back everything and close the pinned connection."""
         connection, self.connection = self.connection, None
         if connection is None:
             return
@@ -145,8 +153,19 @@ class PinnedEngine:
         if self._failure is not None:
             raise self._failure
 
-    def _hand_out(self) -> IsolatedConnection:
-        return IsolatedConnection(self)
+    def hand_out(self, engine: Engine | None = None) -> IsolatedConnection:
+        """What ``engine.connect()`` returns: a connection of its own inside the sandbox."""
+        connection = IsolatedConnection(self)
+        if engine is not None and engine is not self.engine:
+            # A copy (execution_options) or another engine on this database: its options.
+            options = engine.get_execution_options()
+            if options:
+                connection.execution_options(**options)
+        return connection
+
+    def hand_out_raw(self, engine: Engine | None = None) -> IsolatedDriverConnection:
+        """What ``engine.raw_connection()`` returns: the driver's API, inside the sandbox."""
+        return IsolatedDriverConnection(self.hand_out(engine))
 
 
 class ReplyFailed(Exception):
@@ -176,6 +195,7 @@ class IsolatedConnection(Connection):
         self._transaction: Any = None
         self._options: dict[str, Any] = {}
         self._closed = False
+        self._autocommit = False
 
     def __getattribute__(self, name: str) -> Any:
         if name in _OWN or name.startswith("__"):
@@ -240,25 +260,50 @@ class IsolatedConnection(Connection):
 
     def close(self) -> None:
         if not self._closed:
-            self.rollback()
+            if self._autocommit:
+                self.commit()
+            else:
+                self.rollback()
             self._closed = True
 
     def execution_options(self, **options: Any) -> IsolatedConnection:
         # Kept to this handle: the pinned connection is shared with the whole test.
+        level = options.pop("isolation_level", None)
+        if level is not None:
+            # AUTOCOMMIT keeps each statement's work in the sandbox at once;
+            # any other level is the pinned connection's (one transaction).
+            self._autocommit = str(level).upper() == "AUTOCOMMIT"
         self._options.update(options)
         return self
 
+    def get_execution_options(self) -> Any:
+        options = dict(self._connection.get_execution_options())
+        options.update(self._options)
+        if self._autocommit:
+            options["isolation_level"] = "AUTOCOMMIT"
+        return options
+
     def execute(self, statement: Any, parameters: Any = None, *, execution_options: Any = None):
-        self._autobegin()
-        return self._connection.execute(
-            statement, parameters, execution_options=self._merged(execution_options)
+        return self._run(
+            self._connection.execute, statement, parameters, execution_options
         )
 
     def exec_driver_sql(self, statement: str, parameters: Any = None, execution_options=None):
-        self._autobegin()
-        return self._connection.exec_driver_sql(
-            statement, parameters, execution_options=self._merged(execution_options)
+        return self._run(
+            self._connection.exec_driver_sql, statement, parameters, execution_options
         )
+
+    def _run(self, method: Any, statement: Any, parameters: Any, options: Any) -> Any:
+        if self._autocommit and self.in_transaction():
+            # The previous statement's work stays (its result has been read by now).
+            self.commit()
+        self._autobegin()
+        try:
+            return method(statement, parameters, execution_options=self._merged(options))
+        except Exception:
+            if self._autocommit:
+                self.rollback()
+            raise
 
     def scalar(self, statement: Any, parameters: Any = None, *, execution_options: Any = None):
         return self.execute(statement, parameters, execution_options=execution_options).scalar()
@@ -284,4 +329,44 @@ class IsolatedConnection(Connection):
 # What IsolatedConnection answers itself; everything else is the pinned connection's.
 _OWN = frozenset(
     name for name in vars(IsolatedConnection) if not name.startswith("__")
-) | {"_pinned", "_connection", "_transaction", "_options", "_closed"}
+) | {"_pinned", "_connection", "_transaction", "_options", "_closed", "_autocommit"}
+
+
+class IsolatedDriverConnection:
+    """What ``engine.raw_connection()`` returns while the engine is pinned.
+
+    The driver's API on the pinned connection, with the transaction of an
+    :class:`IsolatedConnection`: ``commit()`` keeps the work inside the test's
+    sandbox, ``rollback()`` and ``close()`` without a commit undo it.
+    """
+
+    def __init__(self, connection: IsolatedConnection) -> None:
+        self._isolated = connection
+
+    @property
+    def dbapi_connection(self) -> Any:
+        return self._isolated.connection.dbapi_connection
+
+    driver_connection = dbapi_connection
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        self._isolated._autobegin()
+        return self.dbapi_connection.cursor(*args, **kwargs)
+
+    def commit(self) -> None:
+        self._isolated.commit()
+
+    def rollback(self) -> None:
+        self._isolated.rollback()
+
+    def close(self) -> None:
+        self._isolated.close()
+
+    def __enter__(self) -> IsolatedDriverConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dbapi_connection, name)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
 
@@ -23,7 +23,9 @@ from ..database.schema import binds, empty_all, empty_metadata
 from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.urls import masked
 from ..errors import TestbedError
+from . import routing
 from .pinning import PinnedEngine, ReplyFailed
+from .routing import Router
 
 
 class IsolationBroken(TestbedError):
@@ -54,6 +56,7 @@ class TransactionIsolation:
         self._by_engine: dict[Any, PinnedEngine] = {}
         self._scopes: list[_Scope] = []
         self._pinned_connections: set[int] = set()
+        self._router = Router()
         self._original_get_bind: Any = None
         self._run_wrote = False
         #: per depth, a savepoint rolled back to and kept for the next scope at that depth,
@@ -72,12 +75,19 @@ class TransactionIsolation:
         if self.pins:
             return
         close_all_sessions()
+        router = self._router = Router()
         for _key, engine, _metadata in binds(self.db):
-            pinned = PinnedEngine(engine)
-            pinned.pin()
-            self.pins.append(pinned)
+            # Two binds on one database share its connection: they see each
+            # other's commits, and one's row lock never waits on the other's.
+            pinned = router.pinned_for_key(engine)
+            if pinned is None:
+                pinned = PinnedEngine(engine)
+                pinned.pin()
+                self.pins.append(pinned)
+                self._fresh[id(pinned)] = pinned.statements
+            router.add(engine, pinned)
             self._by_engine[engine] = pinned
-            self._fresh[id(pinned)] = pinned.statements
+        routing.install(router)
         self._pinned_connections = {id(p.connection) for p in self.pins}
         self._route_sessions()
         event.listen(Session, "after_begin", self._on_session_begin)
@@ -97,6 +107,8 @@ class TransactionIsolation:
         event.remove(Session, "after_transaction_create", self._on_session_transaction)
         close_all_sessions()
         self._unroute_sessions()
+        routing.uninstall(self._router)
+        self._router.clear()
         pins, self.pins = self.pins, []
         self._by_engine.clear()
         self._scopes.clear()
@@ -253,6 +265,7 @@ class TransactionIsolation:
         cls = FlaskSQLAlchemySession
         inherited = self._original_get_bind = cls.get_bind
         by_engine = self._by_engine
+        router = self._router
         # The extension's answer depends on the extension, the current app, the
         # mapper and the clause's table only (given a default engine, which ends
         # its search), and finding the app's engines is most of its cost: a
@@ -274,7 +287,10 @@ class TransactionIsolation:
                     routes[key] = route
             found, pinned = route
             if pinned is None:
-                return found
+                # Another app's engine on one of the run's databases joins it too.
+                pinned = router.find(found) if isinstance(found, Engine) else None
+                if pinned is None:
+                    return found
             # Set here rather than on the sessionmaker: a session created before
             # the engines were pinned would otherwise join with rollback_only.
             session.join_transaction_mode = "create_savepoint"
