@@ -89,6 +89,13 @@ class Backend:
         """
         return False
 
+    def is_missing_savepoint(self, error: BaseException) -> bool:
+        """Whether a RELEASE / ROLLBACK TO failed because the server no longer has the savepoint.
+
+        Only where DDL ends the transaction (and every savepoint with it).
+        """
+        return False
+
     def empty_tables(self, connection: Connection, tables: Sequence[Table]) -> None:
         """Delete every row of ``tables`` (given parents first), children first.
 
@@ -650,6 +657,10 @@ class MySQLBackend(Backend):
             if names:
                 connection.exec_driver_sql(f"DROP {kind.upper()} IF EXISTS {', '.join(names)}")
 
+    def is_missing_savepoint(self, error: BaseException) -> bool:
+        orig = getattr(error, "orig", error)
+        return bool(getattr(orig, "args", None)) and orig.args[0] == _MYSQL_NO_SUCH_SAVEPOINT
+
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         connection.exec_driver_sql(
             f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}"
@@ -696,6 +707,8 @@ _PG_IN_TRANSACTION = (2, 3)
 _PG_IDLE = 0
 # SERVER_STATUS_IN_TRANS of the MySQL protocol, from the last reply
 _MYSQL_IN_TRANSACTION = 1
+# ER_SP_DOES_NOT_EXIST: "SAVEPOINT ... does not exist"
+_MYSQL_NO_SUCH_SAVEPOINT = 1305
 
 _BACKENDS = {
     "sqlite": SQLiteBackend(),

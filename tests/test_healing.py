@@ -1,0 +1,97 @@
+"""A test that commits for real under ``transaction``: it is named, and the run heals.
+
+On MariaDB/MySQL DDL commits: ``db.drop_all()`` / ``create_all()`` in a test
+end the outer transaction and may leave the schema without its tables. The
+test errors with one line, the schema is restored as the run built it, and
+every later test runs clean. PostgreSQL and SQLite roll DDL back with the
+test: the same tests pass there and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+DDL_COMMITS = "*the database ended the test transaction on mysql+pymysql://*something " \
+    "committed for real, e.g. DDL*@pytest.mark.testbed(strategy='truncate') or 'recreate'"
+
+
+def test_a_test_that_rebuilds_the_schema_leaves_later_tests_clean(shop, backend):
+    result = shop.run(
+        test_rebuild="""
+from shop import AuditEntry, db, names
+
+def test_1_rebuilds_the_schema(client):
+    client.post("/items", json={"name": "before"})
+    db.drop_all()
+    db.create_all()
+    assert names() == []
+
+def test_2_starts_clean(client):
+    assert names() == []
+    assert client.post("/items", json={"name": "after"}).status_code == 201
+    assert client.post("/audit", json={"message": "after"}).json == {"count": 1}
+
+def test_3_starts_clean(client):
+    assert names() == []
+    assert db.session.query(AuditEntry).count() == 0
+"""
+    )
+    if backend == "mariadb":
+        # The test's own calls succeed as without the plugin; its end reports the commit.
+        result.assert_outcomes(passed=3, errors=1)
+        result.stdout.fnmatch_lines(["*ERROR at teardown of test_1_rebuilds_the_schema*",
+                                     DDL_COMMITS])
+        assert "IndexError" not in result.stdout.str()
+    else:
+        result.assert_outcomes(passed=3)
+    assert shop.count("item") == 0
+    assert shop.count("audit_entry", shop.env["SHOP_AUDIT_URL"]) == 0
+
+
+def test_tables_a_test_dropped_come_back_and_only_the_runs_own_extra_tables_go(shop, backend):
+    """The heal makes the models' tables that are gone again and drops the tables the
+    test made; a table the user made before the run is left as it is."""
+    engine = sa.create_engine(shop.database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS users_lookup")
+        connection.exec_driver_sql("DROP TABLE IF EXISTS made_by_test")
+        connection.exec_driver_sql("CREATE TABLE users_lookup (code VARCHAR(10))")
+        connection.exec_driver_sql("INSERT INTO users_lookup VALUES ('kept')")
+    try:
+        result = shop.run(
+            test_drop="""
+import sqlalchemy as sa
+from shop import db, names
+
+def test_1_drops_the_tables_and_makes_one(client):
+    client.post("/items", json={"name": "before"})
+    db.drop_all()
+    with db.engine.connect() as connection:
+        connection.execute(sa.text("CREATE TABLE made_by_test (id INTEGER)"))
+        connection.commit()
+
+def test_2_has_its_tables(client):
+    assert client.post("/items", json={"name": "after"}).status_code == 201
+    assert names() == ["after"]
+
+def test_3_starts_clean(client):
+    assert names() == []
+    assert not sa.inspect(db.engine).has_table("made_by_test")
+"""
+        )
+        if backend == "mariadb":
+            result.assert_outcomes(passed=3, errors=1)
+            result.stdout.fnmatch_lines(
+                ["*ERROR at teardown of test_1_drops_the_tables_and_makes_one*", DDL_COMMITS]
+            )
+        else:
+            result.assert_outcomes(passed=3)
+        assert not shop.has_table("made_by_test")
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT code FROM users_lookup").scalars().all()
+        assert rows == ["kept"]
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS users_lookup")
+            connection.exec_driver_sql("DROP TABLE IF EXISTS made_by_test")
+        engine.dispose()
