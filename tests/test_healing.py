@@ -9,6 +9,7 @@ test: the same tests pass there and leave nothing behind.
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 DDL_COMMITS = "*the database ended the test transaction on mysql+pymysql://*something " \
@@ -60,6 +61,7 @@ def test_tables_a_test_dropped_come_back_and_only_the_runs_own_extra_tables_go(s
     try:
         result = shop.run(
             test_drop="""
+import pytest
 import sqlalchemy as sa
 from shop import db, names
 
@@ -95,3 +97,47 @@ def test_3_starts_clean(client):
             connection.exec_driver_sql("DROP TABLE IF EXISTS users_lookup")
             connection.exec_driver_sql("DROP TABLE IF EXISTS made_by_test")
         engine.dispose()
+
+
+# What the plugin's own maintenance sets on a connection, per backend, and its fixes.
+SESSION_SETTINGS = {
+    "sqlite": "SELECT * FROM pragma_defer_foreign_keys, pragma_foreign_keys",
+    "postgresql": "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')",
+    "mariadb": "SELECT @@SESSION.lock_wait_timeout, @@SESSION.innodb_lock_wait_timeout, "
+    "@@SESSION.foreign_key_checks",
+}
+
+
+@pytest.mark.parametrize("strategy", ["transaction", "truncate"])
+def test_the_plugins_session_settings_never_reach_the_apps_connections(shop, backend, strategy):
+    """The plugin's DDL and cleanup limit their lock waits (and turn foreign-key checks
+    off on MariaDB) on a pooled connection; the app's connections in the tests that
+    follow read what a fresh connection to the server reads."""
+    result = shop.run(
+        f"--testbed-strategy={strategy}",
+        test_settings=f"""
+import pytest
+import sqlalchemy as sa
+from shop import db
+
+QUERY = {SESSION_SETTINGS[backend]!r}
+
+def fresh():
+    engine = sa.create_engine(db.engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as connection:
+            return tuple(connection.exec_driver_sql(QUERY).one())
+    finally:
+        engine.dispose()
+
+def test_1_after_the_schema_build(client):
+    assert tuple(db.session.execute(sa.text(QUERY)).one()) == fresh()
+    assert client.post("/items", json={{"name": "written"}}).status_code == 201
+
+def test_2_after_a_cleanup(client):
+    assert tuple(db.session.execute(sa.text(QUERY)).one()) == fresh()
+    with db.engine.connect() as connection:
+        assert tuple(connection.exec_driver_sql(QUERY).one()) == fresh()
+""",
+    )
+    result.assert_outcomes(passed=2)

@@ -63,6 +63,25 @@ def maintenance(engine: Engine) -> Iterator[Connection]:
                 "open (a session or connection a fixture made itself, or another test run on "
                 "the same database); close it before the test ends"
             ) from None
+        finally:
+            _lift_lock_wait(connection)
+
+
+def _lift_lock_wait(connection: Connection) -> None:
+    """The plugin's lock waits never reach the app: the pool hands this connection out next.
+
+    A connection that cannot have them lifted (the server dropped it) is never
+    handed out again.
+    """
+    if connection.invalidated or connection.closed:
+        return
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        # Not transactional: the pool's reset of the connection keeps it.
+        backend_for(connection).lift_lock_wait(connection)
+    except DBAPIError:
+        connection.invalidate()
 
 
 @dataclass(frozen=True)
