@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from conftest import one_error_line
 
 DDL_COMMITS = "*the database ended the test transaction on mysql+pymysql://*something " \
     "committed for real, e.g. DDL*@pytest.mark.testbed(strategy='truncate') or 'recreate'"
@@ -63,6 +64,7 @@ def test_tables_a_test_dropped_come_back_and_only_the_runs_own_extra_tables_go(s
             test_drop="""
 import pytest
 import sqlalchemy as sa
+from conftest import one_error_line
 from shop import db, names
 
 def test_1_drops_the_tables_and_makes_one(client):
@@ -118,6 +120,7 @@ def test_the_plugins_session_settings_never_reach_the_apps_connections(shop, bac
         test_settings=f"""
 import pytest
 import sqlalchemy as sa
+from conftest import one_error_line
 from shop import db
 
 QUERY = {SESSION_SETTINGS[backend]!r}
@@ -141,3 +144,69 @@ def test_2_after_a_cleanup(client):
 """,
     )
     result.assert_outcomes(passed=2)
+
+
+STREAM_LEFT_OPEN = """
+import sqlalchemy as sa
+from conftest import one_error_line
+from shop import Item, db
+
+def test_1_fails_in_the_middle_of_a_stream(client):
+    for i in range(30):
+        client.post("/items", json={"name": f"item-{i}"})
+    rows = db.session.execute(sa.select(Item).execution_options(yield_per=10))
+    first = next(iter(rows))
+    assert first is None, "fails with the stream half read"
+
+def test_2_innocent(client):
+    assert client.get("/items").json == []
+"""
+
+
+@pytest.mark.parametrize("memory", [False, True], ids=["file", "memory"])
+def test_a_stream_a_failing_test_left_open_does_not_break_the_end_of_the_run(
+    shop, backend, memory
+):
+    """The failing test's traceback keeps its half-read ``yield_per`` result alive: the
+    run still drops its tables at the end, and the last test is not blamed."""
+    if memory and backend != "sqlite":
+        pytest.skip("in-memory databases are SQLite's")
+    if memory:
+        shop.database_url = "sqlite://"
+    result = shop.run(test_stream=STREAM_LEFT_OPEN)
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    if not memory:
+        assert not shop.has_table("item")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_failure_of_the_runs_own_cleanup_is_the_runs_error(shop):
+    """Whatever ends the run's cleanup (here a driver error forced into the drop) is
+    reported once, after the tests, as the run's error: not as the last test's. In a
+    process of its own: the forced error must not outlive the run."""
+    result = shop.run_subprocess(
+        test_fine="""
+def test_1(client):
+    pass
+
+def test_2_last(client):
+    pass
+""",
+        conftest="""
+import sqlite3
+import flask_testbed.harness
+
+def broken_drop(*args, **kwargs):
+    raise sqlite3.OperationalError("database table is locked")
+
+flask_testbed.harness.drop_schema = broken_drop
+""",
+    )
+    result.assert_outcomes(passed=2)
+    line = one_error_line(result)
+    assert line == (
+        "ERROR: the run's cleanup after its last test failed (OperationalError: database "
+        "table is locked); its test databases may keep tables of this run, which the next "
+        "run drops before its first test"
+    )

@@ -16,7 +16,7 @@ from ..errors import TestbedError
 from . import fingerprint
 from .dialects import backend_for
 from .inventory import MIGRATION_VERSIONS, Inventory
-from .urls import masked
+from .urls import is_in_memory, masked
 
 #: how long the plugin's own DDL and cleanup wait for a lock before they give up
 DEFAULT_LOCK_TIMEOUT = 10
@@ -167,6 +167,8 @@ def drop_schema(db: Any, inventory: Inventory | None = None, keep_tables: bool =
     inventory = inventory or Inventory()
     cleared: set[int] = set()
     for _key, engine, metadata in binds(db):
+        if is_in_memory(engine.url):
+            continue  # it lives in its one connection, closed with the engine: nothing to drop
         _drop_made(inventory, engine, cleared, keep_built=keep_tables)
         if keep_tables:
             continue
