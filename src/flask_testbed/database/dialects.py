@@ -216,9 +216,6 @@ class Backend:
             connection.exec_driver_sql("SELECT GET_LOCK(%(name)s, 0)", {"name": name}).scalar()
         )
 
-    def lock(self, connection: Connection, name: str) -> None:
-        """Wait for the run lock on ``name``."""
-        connection.exec_driver_sql("SELECT GET_LOCK(%(name)s, 86400)", {"name": name})
 
     @staticmethod
     def _quote(connection: Connection, name: str) -> str:
@@ -442,8 +439,6 @@ class PostgreSQLBackend(Backend):
             ).scalar()
         )
 
-    def lock(self, connection: Connection, name: str) -> None:
-        connection.exec_driver_sql("SELECT pg_advisory_lock(hashtext(%(name)s))", {"name": name})
 
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{seconds}s'")
