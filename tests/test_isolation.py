@@ -519,7 +519,9 @@ def test_3_starts_clean(client):
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR at setup of test_2_writes*",
-        "the database ended the test transaction on * during "
-        "test_dropped.py::test_1_loses_its_connection (*",
+        "the server closed the connection during test_dropped.py::test_1_loses_its_connection: "
+        "its writes were rolled back by the server (*); the tests after it run on a new "
+        "connection*",
     ])
+    assert "committed" not in result.stdout.str()
     assert shop.count("item") == 0

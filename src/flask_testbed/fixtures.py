@@ -17,7 +17,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from . import parallel, stash
 from .client import make_client
-from .errors import TestbedError, reported
+from .errors import TestbedError, one_line, reported
 from .harness import Harness
 
 
@@ -38,6 +38,13 @@ def _finish(config: pytest.Config, harness: Harness) -> None:
         harness.finish()
     except TestbedError as exc:
         config.stash[stash.RUN_ERROR] = str(exc)
+    except Exception as exc:  # a driver's error: still the run's, never its last test's
+        error = getattr(exc, "orig", None) or exc
+        config.stash[stash.RUN_ERROR] = (
+            f"the run's cleanup after its last test failed ({type(error).__name__}: "
+            f"{one_line(error)}); its test databases may keep tables of this run, which the "
+            "next run drops before its first test"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -320,6 +320,7 @@ class Harness:
                     self._active.close()
                     self._active = None
                 self.db.session.remove()
+                self._let_go_of_leftovers()
                 try:
                     drop_schema(self.db, self.inventory, keep_tables=self.settings.reuse_db)
                 except DropBlocked as exc:
@@ -338,6 +339,18 @@ class Harness:
             self._release()
         if blocked is not None and not self._dropped_whole(blocked.url):
             raise blocked
+
+    def _let_go_of_leftovers(self) -> None:
+        """Close what a test left open on the app's connections before the run drops its tables.
+
+        A failing test's traceback keeps its half-read results alive (a
+        ``yield_per`` stream): on SQLite their statement would lock the table
+        against the DROP on the same connection. Every pooled connection is
+        closed (an in-memory database lives in its one connection: kept).
+        """
+        for engine in self.engines:
+            if not is_in_memory(engine.url):
+                engine.dispose()
 
     def _created(self, url: URL) -> bool:
         """Whether this run created the database: then everything in it is the run's."""

@@ -5,7 +5,7 @@ binds, a copy made with ``engine.execution_options(...)``, a second app's
 engine built inside a test, a plain ``create_engine()`` in app code) gets the
 pinned connection of that database when it connects: same database, same
 connection, so every bind and every app agrees on what is committed, and
-nothing commits for real. ``Engine.connect`` and ``Engine.raw_connection`` are
+nothing commits for real. ``Engine.connect``, ``begin`` and ``raw_connection`` are
 routed here while a run pins connections; the plugin's own engines (the leak
 check's observer, the server's maintenance connections) are kept apart.
 """
@@ -24,6 +24,7 @@ from ..database.own_engines import is_apart
 #: the methods as SQLAlchemy defines them, used by the plugin itself
 original_connect: Callable[[Engine], Any] = Engine.connect
 original_raw_connection: Callable[[Engine], Any] = Engine.raw_connection
+original_begin: Callable[[Engine], Any] = Engine.begin
 
 def database_key(engine: Engine) -> tuple[Any, ...] | None:
     """What makes two engines reach the same database, or None for a private one.
@@ -95,6 +96,7 @@ def install(router: Router) -> None:
     global active
     active = router
     Engine.connect = _connect  # type: ignore[method-assign]
+    Engine.begin = _begin  # type: ignore[method-assign]
     Engine.raw_connection = _raw_connection  # type: ignore[method-assign]
 
 
@@ -103,6 +105,7 @@ def uninstall(router: Router) -> None:
     if active is router:
         active = None
         Engine.connect = original_connect  # type: ignore[method-assign]
+        Engine.begin = original_begin  # type: ignore[method-assign]
         Engine.raw_connection = original_raw_connection  # type: ignore[method-assign]
 
 
@@ -112,6 +115,14 @@ def _connect(engine: Engine) -> Any:
     if pinned is None:
         return original_connect(engine)
     return pinned.hand_out(engine)
+
+
+def _begin(engine: Engine) -> Any:
+    router = active
+    pinned = router.find(engine) if router is not None else None
+    if pinned is None:
+        return original_begin(engine)
+    return pinned.begin(engine)
 
 
 def _raw_connection(engine: Engine) -> Any:
