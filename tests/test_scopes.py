@@ -209,3 +209,37 @@ def test_every_shape_holds_on_two_workers(shop):
     )
     result.assert_outcomes(passed=17)
     assert shop.count("item") == 0
+
+
+def test_without_pytests_fixture_definitions_nothing_is_set_up_ahead_and_rows_hold(shop):
+    # Forces the public path: the private fixture info is not there.
+    conftest = CONFTEST + (
+        "\nimport flask_testbed.wider as wider\nwider.definitions_of = lambda item: None\n"
+    )
+    result = shop.run_subprocess(
+        "-p", "no:randomly", conftest=conftest,
+        test_e=LATER_USE, test_g="""
+from shop import names
+
+def test_seed_is_there(client, seed):
+    assert "seed" in names()
+""",
+    )
+    result.assert_outcomes(passed=4)
+    # Set up inside test_e.py's savepoint, torn down before it rolled back, set up again.
+    assert setups(shop) == ["seed", "seed"]
+    assert shop.count("item") == 0
+
+
+def test_without_a_way_to_tear_a_fixture_down_the_user_is_told(shop):
+    conftest = CONFTEST + (
+        "\nimport flask_testbed.wider as wider\nwider.finisher_of = lambda fixturedef: None\n"
+    )
+    result = shop.run_subprocess(
+        "-p", "no:randomly", conftest=conftest, test_a=PARAMS_MID_MODULE
+    )
+    result.stdout.fnmatch_lines(
+        ["*session-scoped fixture 'colour' was set up inside test_a.py (its param comes from "
+         "the test), so its rows are rolled back when test_a.py ends while pytest keeps it*"]
+    )
+    assert shop.count("item") == 0

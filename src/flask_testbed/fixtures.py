@@ -195,7 +195,7 @@ def _inside(
     try:
         if scope.inside:
             with harness.blocker.allowed():
-                wider.tear_down_inside(scope)
+                wider.tear_down_inside(scope, nodeid)
     finally:
         with reported():
             harness.leave(token, nodeid)

@@ -23,6 +23,7 @@ pytest keeps handing out the cached objects. Two rules keep them together:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,14 +77,25 @@ def ahead(order: RunOrder, node: pytest.Node, current: pytest.Item | None) -> li
     return list(wanted)
 
 
+def definitions_of(item: pytest.Item) -> Any:
+    """The item's fixture definitions by name (pytest's private ``_fixtureinfo``), or None.
+
+    Without them nothing is set up ahead: each wider fixture sets up in its
+    test's own setup, and :func:`tear_down_inside` keeps its rows and its
+    cache together.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = getattr(info, "name2fixturedefs", None)
+    return definitions if isinstance(definitions, dict) else None
+
+
 def _unparametrized_wider(item: pytest.Item, rank: int) -> Iterator[str]:
     """The item's fixtures wider than ``rank`` whose value does not depend on its params."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
+    definitions = definitions_of(item)
+    if definitions is None:
         return
     callspec = getattr(item, "callspec", None)
     params = set(callspec.params) if callspec is not None else set()
-    definitions = info.name2fixturedefs
     for name in getattr(item, "fixturenames", ()):
         chain = definitions.get(name)
         if not chain or RANK.get(chain[-1].scope, rank) >= rank:
@@ -107,29 +119,48 @@ def _takes_param(name: str, definitions: Any, params: set[str], seen: set[str]) 
 
 def has_wider(item: pytest.Item, ignore: frozenset[str]) -> bool:
     """Whether the item needs a fixture wider than a class, other than ``ignore`` and ours."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
+    definitions = definitions_of(item)
+    if definitions is None:
+        return True  # cannot tell: watch
     for name in getattr(item, "fixturenames", ()):
         if name in ignore or name.startswith("_testbed"):
             continue
-        chain = info.name2fixturedefs.get(name)
+        chain = definitions.get(name)
         if chain and RANK.get(chain[-1].scope, RANK["function"]) < RANK["class"]:
             return True
     return False
 
 
-def tear_down_inside(scope: OpenScope) -> None:
+def finisher_of(fixturedef: Any) -> Any:
+    """pytest's way to tear a fixture down and drop its cached value, or None if it has none."""
+    finish = getattr(fixturedef, "finish", None)
+    return finish if callable(finish) else None
+
+
+def tear_down_inside(scope: OpenScope, where: str) -> None:
     """Tear down the wider fixtures set up inside ``scope``, newest first, before its rollback.
 
     Their teardown still sees their rows; pytest then sets them up again
-    wherever they are next needed.
+    wherever they are next needed. Where pytest offers no way to do that, the
+    user is told which fixture hands out objects whose rows are gone.
     """
     errors: list[BaseException] = []
     while scope.inside:
         fixturedef, request = scope.inside.pop()
+        finish = finisher_of(fixturedef)
+        if finish is None:
+            warnings.warn(
+                pytest.PytestWarning(
+                    f"{fixturedef.scope}-scoped fixture {fixturedef.argname!r} was set up "
+                    f"inside {where} (its param comes from the test), so its rows are rolled "
+                    f"back when {where} ends while pytest keeps it: make its first user the "
+                    "first test of the module, or narrow its scope"
+                ),
+                stacklevel=1,
+            )
+            continue
         try:
-            fixturedef.finish(request)
+            finish(request)
         except BaseException as exc:  # the user's teardown: reported after the rollback
             errors.append(exc)
     if errors:
