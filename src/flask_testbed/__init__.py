@@ -2,6 +2,7 @@
 
 from .errors import TestbedError
 from .objects import detach
+from .unsaved import UncommittedChangesError, UncommittedChangesWarning
 
-__all__ = ["TestbedError", "detach"]
+__all__ = ["TestbedError", "UncommittedChangesError", "UncommittedChangesWarning", "detach"]
 __version__ = "0.1.0"

@@ -27,8 +27,12 @@ _KEYS = (
      "database URL the app's default engine uses in tests"),
     ("testbed_schema", "--testbed-schema", "testbed_schema", "TESTBED_SCHEMA",
      "how the schema is built: create_all (default) or migrations (Flask-Migrate, to head)"),
+    ("testbed_uncommitted", "--testbed-uncommitted", "testbed_uncommitted",
+     "TESTBED_UNCOMMITTED",
+     "a request that ends with uncommitted changes: warn (default), error or ignore"),
 )
 SCHEMAS = ("create_all", "migrations")
+UNCOMMITTED = ("warn", "error", "ignore")
 # (ini key, option or None, environment variable, help): true/false switches
 _FLAGS = (
     ("testbed_allow_any_database", None, "TESTBED_ALLOW_ANY_DATABASE",
@@ -58,6 +62,7 @@ class Settings:
     reuse_db: bool = False
     create_db: bool = False
     schema: str = "create_all"
+    uncommitted: str = "warn"
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -86,6 +91,11 @@ def read_settings(config: pytest.Config) -> Settings:
         raise TestbedError(
             f"unknown testbed_schema {schema!r}: use create_all or migrations"
         )
+    uncommitted = (values["testbed_uncommitted"] or "warn").lower()
+    if uncommitted not in UNCOMMITTED:
+        raise TestbedError(
+            f"unknown testbed_uncommitted {uncommitted!r}: use warn, error or ignore"
+        )
     flags = {}
     for ini, option, env, _help in _FLAGS:
         from_option = config.getoption(option.lstrip("-").replace("-", "_")) if option else None
@@ -107,6 +117,7 @@ def read_settings(config: pytest.Config) -> Settings:
         reuse_db=flags["testbed_reuse_db"],
         create_db=flags["testbed_create_db"],
         schema=schema,
+        uncommitted=uncommitted,
     )
 
 

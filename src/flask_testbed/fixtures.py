@@ -44,7 +44,9 @@ def _finish(config: pytest.Config, harness: Harness) -> None:
 def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
     """The configured app in testing mode, with its schema created once for the run.
 
-    An app context stays pushed for the whole run; each test's ``g`` is its own.
+    An app context stays pushed for the run (for session-, module- and
+    class-scoped fixtures); each database test and each request runs in an
+    app context of its own.
     Override this fixture in ``conftest.py`` to build the app yourself.
     """
     harness = request.config.stash.get(stash.HARNESS, None)
@@ -108,10 +110,13 @@ def session(db_session: Any) -> Any:
 
 
 @pytest.fixture
-def client(app: Flask, _testbed: Harness) -> Iterator[FlaskClient]:
-    """A test client; the test starts from a clean database."""
-    with make_client(app) as test_client:
-        yield test_client
+def client(app: Flask, _testbed: Harness) -> FlaskClient:
+    """A test client; the test starts from a clean database.
+
+    Not entered: each request runs in an app context of its own, as in
+    production; ``with client:`` keeps the last request's context for inspection.
+    """
+    return make_client(app)
 
 
 @pytest.fixture
@@ -121,10 +126,9 @@ def test_client(client: FlaskClient) -> FlaskClient:
 
 
 @pytest.fixture(scope="module")
-def client_module(app: Flask, _testbed: Harness) -> Iterator[FlaskClient]:
-    """One client and one database state for the tests of a module (sequential flows)."""
-    with make_client(app) as test_client:
-        yield test_client
+def client_module(app: Flask, _testbed: Harness) -> FlaskClient:
+    """One client (one cookie jar) and one database state for the tests of a module."""
+    return make_client(app)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask
 from flask.ctx import AppContext
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from .app import claim_of, extension_of, release_claim, unreachable, use_test_databases
 from .config import Settings
+from .contexts import Contexts
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
 from .database.inventory import DropBlocked, Inventory
@@ -68,7 +69,8 @@ class ScopeToken:
     isolation: Isolation
     generation: int
     shared: bool
-    saved_globals: dict[str, Any] | None = None
+    #: a test's scope (not a module's or class's): it runs in an app context of its own
+    test: bool = False
     saved_config: dict[str, Any] | None = None
 
 
@@ -93,6 +95,7 @@ class Harness:
         self.slot = slot
         self.db = extension_of(app)
         self._context: AppContext | None = None
+        self.contexts = Contexts(app, self.db, settings.uncommitted)
         self._isolations: dict[str, Isolation] = {}
         self._active: Isolation | None = None
         self._generation = 0
@@ -189,6 +192,7 @@ class Harness:
                 if self.settings.check_leaks:
                     self._leaks = LeakCheck(self.db)
                 self._activate(self.settings.strategy)
+                self.contexts.install()
         except BaseException:
             # No half-started run: its app context and locks would outlive it.
             self._release()
@@ -359,6 +363,7 @@ class Harness:
         self._release()
 
     def _release(self) -> None:
+        self.contexts.uninstall()
         release_claim(self.app)
         self.started = False
         if self._context is not None:
@@ -378,33 +383,37 @@ class Harness:
         with self.blocker.allowed():
             isolation = self._activate(plan.strategy)
             isolation.enter(plan.shared, self.settings.reset_sequences or plan.reset_sequences)
-        # Requests share the test's app context, as in Flask; tests do not:
-        # each gets back the g and the config it started with.
+        # Each test gets back the config it started with, and runs in an app
+        # context of its own (so does each of its requests).
         token = ScopeToken(
             isolation,
             self._generation,
             plan.shared,
-            saved_globals=dict(g.__dict__),
+            test=True,
             saved_config=dict(self.app.config),
         )
         if plan.config:
             self.app.config.update(plan.config)
+        self.contexts.push_test()
         return token
 
     def leave(self, token: ScopeToken, nodeid: str = "") -> None:
-        test = token.saved_globals is not None
-        if test:
-            g.__dict__.clear()
-            g.__dict__.update(token.saved_globals)
-        if token.saved_config is not None:
-            self.app.config.clear()
-            self.app.config.update(token.saved_config)
         # A strategy switch ended this scope already, along with its data.
-        if token.generation != self._generation or token.isolation is not self._active:
-            return
-        with self.blocker.allowed():
-            token.isolation.leave(token.shared, nodeid)
-            if test and self._leaks is not None:
+        current = token.generation == self._generation and token.isolation is self._active
+        try:
+            if current:
+                with self.blocker.allowed():
+                    # Before the test's context goes: its session's rollback is then
+                    # bookkeeping, the scope's rollback having ended its savepoint.
+                    token.isolation.leave(token.shared, nodeid)
+        finally:
+            if token.test:
+                self.contexts.pop_test()
+            if token.saved_config is not None:
+                self.app.config.clear()
+                self.app.config.update(token.saved_config)
+        if current and token.test and self._leaks is not None:
+            with self.blocker.allowed():
                 self._check_leaks(token.isolation, nodeid)
 
     def settle(self) -> None:

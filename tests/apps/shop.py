@@ -3,7 +3,7 @@
 import os
 import threading
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
@@ -78,6 +78,31 @@ def create_app(config_name=None):
             return jsonify(error="duplicate"), 409
         return jsonify(names()), 201
 
+    @app.post("/items/forgetful")
+    def add_item_without_commit():
+        """The bug a test must catch: the row is never committed."""
+        db.session.add(Item(name=request.json["name"]))
+        return jsonify(names()), 201
+
+    @app.post("/items/begin")
+    def add_item_in_begin_block():
+        """SQLAlchemy 2.0 style: the block commits."""
+        with db.session.begin():
+            db.session.add(Item(name=request.json["name"]))
+        return jsonify(names()), 201
+
+    @app.post("/items/<int:item_id>/rename")
+    def rename_item(item_id):
+        db.session.get(Item, item_id).name = request.json["name"]
+        db.session.commit()
+        return jsonify(names())
+
+    @app.get("/g")
+    def request_globals():
+        seen = sorted(g.__dict__)
+        g.visited = True
+        return jsonify(seen)
+
     @app.post("/items/nested")
     def add_items_nested():
         """Keeps the first name, tries the second in a savepoint that it rolls back."""
@@ -132,5 +157,9 @@ def create_app(config_name=None):
     def add_item_command():
         db.session.add(Item(name="from-cli"))
         db.session.commit()
+
+    @app.cli.command("add-item-forgetful")
+    def add_item_without_commit_command():
+        db.session.add(Item(name="from-cli"))
 
     return app

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
 
@@ -82,6 +82,7 @@ class TransactionIsolation:
         self._route_sessions()
         event.listen(Session, "after_begin", self._on_session_begin)
         event.listen(Session, "pending_to_persistent", self._on_insert)
+        event.listen(Session, "after_transaction_create", self._on_session_transaction)
 
     def close(self) -> None:
         if not self.pins:
@@ -93,6 +94,7 @@ class TransactionIsolation:
             raise
         event.remove(Session, "after_begin", self._on_session_begin)
         event.remove(Session, "pending_to_persistent", self._on_insert)
+        event.remove(Session, "after_transaction_create", self._on_session_transaction)
         close_all_sessions()
         self._unroute_sessions()
         pins, self.pins = self.pins, []
@@ -191,6 +193,12 @@ class TransactionIsolation:
     def _end_sessions(self, scope: _Scope) -> None:
         """Roll back the sessions that began in the scope, newest first, then leaked handles."""
         for session in reversed(scope.sessions):
+            if session.join_transaction_mode == "rollback_only" and isinstance(
+                session.bind, Connection
+            ):
+                # A second session inside another's transaction: that one ends it.
+                session.close()
+                continue
             if session.in_transaction():
                 # Its savepoint may be gone already; the check below says why.
                 with contextlib.suppress(DBAPIError):
@@ -287,6 +295,25 @@ class TransactionIsolation:
             sessions = self._scopes[-1].sessions
             if session not in sessions:
                 sessions.append(session)
+
+    def _on_session_transaction(self, session: Session, transaction: Any) -> None:
+        """A second session on the connection a session uses joins that session's transaction.
+
+        SQLAlchemy-Continuum and audit logs write through ``Session(bind=
+        session.connection())``. In production that connection is in a plain
+        transaction, so the second session joins it without a savepoint of its
+        own and never commits it; here it is in the first session's savepoint,
+        where SQLAlchemy's default would stack a savepoint on top, which the
+        first session's commit then ends out of order. Joining it as production
+        does keeps both sessions' bookkeeping straight.
+        """
+        if (
+            transaction.parent is None
+            and id(session.bind) in self._pinned_connections
+            and not isinstance(session, FlaskSQLAlchemySession)
+            and session.join_transaction_mode == "conditional_savepoint"
+        ):
+            session.join_transaction_mode = "rollback_only"
 
     def _on_insert(self, session: Session, instance: Any) -> None:
         if self._scopes:
