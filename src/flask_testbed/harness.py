@@ -435,6 +435,10 @@ class Harness:
             with self.blocker.allowed():
                 self._active.settle()
 
+    def statements_run(self) -> int:
+        """How many statements the app ran on the pinned connections so far (0 if none)."""
+        return self._active.statements() if self._active is not None else 0
+
     def empty(self) -> None:
         assert self._active is not None
         with self.blocker.allowed():

@@ -266,6 +266,9 @@ class TransactionIsolation:
             "@pytest.mark.testbed(strategy='truncate') or 'recreate'"
         )
 
+    def statements(self) -> int:
+        return sum(pinned.statements for pinned in self.pins)
+
     def empty(self) -> None:
         for _key, engine, metadata in binds(self.db):
             pinned = self._by_engine[engine]
