@@ -459,30 +459,6 @@ class TestInClass:
                       "_testbed_test_scope": 3}, lines
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-def test_another_app_of_the_same_extension_keeps_its_own_database(shop):
-    result = shop.run(
-        test_two_apps="""
-from shop import Item, create_app, db
-
-def test_each_app_its_database(db_session, tmp_path, monkeypatch):
-    assert Item.query.count() == 0
-    monkeypatch.setenv("SHOP_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
-    other = create_app()
-    with other.app_context():
-        db.create_all()
-        db.session.add(Item(name="elsewhere"))
-        db.session.commit()
-        assert Item.query.count() == 1
-    assert Item.query.count() == 0
-    with other.app_context():
-        assert [item.name for item in Item.query.all()] == ["elsewhere"]
-        db.engine.dispose()
-""",
-    )
-    result.assert_outcomes(passed=1)
-
-
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 def test_a_connection_the_server_drops_is_replaced_and_the_run_stays_isolated(shop, backend):
     """The server ends the pinned connection mid-test (a restart, an admin's kill).

@@ -184,7 +184,7 @@ def claim_test_databases(
     """
     for candidate in [slot] if slot else range(1, _MAX_SLOTS + 1):
         plan = {
-            key: _beside_instance(app, url)
+            key: beside_instance(app, url)
             for key, url in test_database_urls(
                 app.config, database_url, allow_any, role, candidate
             ).items()
@@ -208,7 +208,7 @@ def claim_test_databases(
             raise
         if len(taken) == len(locks):
             bases = [
-                _beside_instance(app, url)
+                beside_instance(app, url)
                 for url in test_database_urls(app.config, database_url, allow_any).values()
             ]
             return Claim(plan, taken, candidate, list(dict.fromkeys(bases)))
@@ -221,7 +221,7 @@ def claim_test_databases(
     )
 
 
-def _beside_instance(app: Flask, url: URL) -> URL:
+def beside_instance(app: Flask, url: URL) -> URL:
     """An SQLite file path as Flask-SQLAlchemy resolves it: relative to the instance folder."""
     if url.drivername not in ("sqlite", "sqlite+pysqlite") or is_in_memory(url):
         return url
@@ -231,14 +231,8 @@ def _beside_instance(app: Flask, url: URL) -> URL:
     return url.set(database=prefix + os.path.join(app.instance_path, path))
 
 
-def prepare_test_databases(app: Flask, claim: Claim) -> None:
-    """Write the claimed URLs into the app's config and create the databases that are missing.
-
-    The databases a plugin run made are remembered on the app, so that the
-    harness drops them at the end (unless they are to be reused).
-    """
-    config = app.config
-    for key, url in claim.plan.items():
+def write_urls(config: Any, plan: Mapping[str | None, URL]) -> None:
+    for key, url in plan.items():
         text = url.render_as_string(hide_password=False)
         if key is None:
             config["SQLALCHEMY_DATABASE_URI"] = text
@@ -246,6 +240,15 @@ def prepare_test_databases(app: Flask, claim: Claim) -> None:
             binds = config["SQLALCHEMY_BINDS"]
             value = binds[key]
             binds[key] = {**value, "url": text} if isinstance(value, dict) else text
+
+
+def prepare_test_databases(app: Flask, claim: Claim) -> None:
+    """Write the claimed URLs into the app's config and create the databases that are missing.
+
+    The databases a plugin run made are remembered on the app, so that the
+    harness drops them at the end (unless they are to be reused).
+    """
+    write_urls(app.config, claim.plan)
     for key, url in claim.plan.items():
         try:
             if url not in claim.owned and ensure_database(url):

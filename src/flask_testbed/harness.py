@@ -42,6 +42,7 @@ from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
 from .guards.queries import QueryCounter
 from .isolation import Isolation, make_isolation
+from .later_apps import LaterApps
 
 
 class LeakDetected(TestbedError):
@@ -96,6 +97,9 @@ class Harness:
         self.db = extension_of(app)
         self._context: AppContext | None = None
         self.contexts = Contexts(app, self.db, settings.uncommitted)
+        self._later: LaterApps | None = None
+        #: engines of apps built during the run
+        self._later_engines: list[Any] = []
         self._isolations: dict[str, Isolation] = {}
         self._active: Isolation | None = None
         self._generation = 0
@@ -193,6 +197,7 @@ class Harness:
                     self._leaks = LeakCheck(self.db)
                 self._activate(self.settings.strategy)
                 self.contexts.install()
+                self._later_apps().install()
         except BaseException:
             # No half-started run: its app context and locks would outlive it.
             self._release()
@@ -330,7 +335,7 @@ class Harness:
             if self._leaks is not None:
                 self._leaks.close()
             self.blocker.uninstall()
-            for engine in self.engines:
+            for engine in [*self.engines, *self._later_engines]:
                 engine.dispose()
             if not self.settings.reuse_db:
                 for url in dict.fromkeys([*self._owned(), *self._cloned]):
@@ -375,7 +380,32 @@ class Harness:
         """Let go of the databases' locks and the app context; nothing is dropped."""
         self._release()
 
+    def _later_apps(self) -> LaterApps:
+        if self._later is None:
+            claim = claim_of(self.app)
+            assert claim is not None, "the run's databases are claimed before it starts"
+            self._later = LaterApps(
+                claim,
+                self.settings.database_url,
+                self.settings.allow_any_database,
+                self.role,
+                self._adopt_engines,
+            )
+        return self._later
+
+    def _adopt_engines(self, engines: list[Any]) -> None:
+        """Engines of an app built during the run: guarded like the app's, disposed at the end."""
+        self.blocker.install(engines)
+        self._later_engines.extend(engines)
+        if self._active is not None:
+            self._active.adopt(engines)
+
     def _release(self) -> None:
+        if self._later is not None:
+            self._later.uninstall()
+        for engine in self._later_engines:
+            engine.dispose()
+        self._later_engines = []
         self.contexts.uninstall()
         release_claim(self.app)
         self.started = False
@@ -468,6 +498,7 @@ class Harness:
             if self._active is not None:
                 self._active.close()
             isolation.open()
+            isolation.adopt(self._later_engines)
             self._active = isolation
             self._generation += 1
         return isolation

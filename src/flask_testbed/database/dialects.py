@@ -777,5 +777,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 def _sqlite_on_begin(connection: Connection) -> None:
     # Two Connections can share one DBAPI connection (StaticPool, in memory):
     # the second joins the transaction as pysqlite itself would have.
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # no transaction wanted: each statement commits by itself
     if not connection.connection.dbapi_connection.in_transaction:
         connection.exec_driver_sql("BEGIN")

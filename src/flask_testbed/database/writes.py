@@ -18,19 +18,30 @@ _READ_ONLY = (
 
 class WriteTracker:
     def __init__(self, engines: list[Engine]) -> None:
-        self.engines = engines
+        self.engines = list(engines)
         self.tables: set[str] = set()
         self.everything = False
+        self._started = False
 
     @property
     def dirty(self) -> bool:
         return self.everything or bool(self.tables)
 
     def start(self) -> None:
+        self._started = True
         for engine in self.engines:
             event.listen(engine, "after_cursor_execute", self._seen)
 
+    def add(self, engines: list[Engine]) -> None:
+        """Watch more engines (an app built during the run), from now on if started."""
+        for engine in engines:
+            if engine not in self.engines:
+                self.engines.append(engine)
+                if self._started:
+                    event.listen(engine, "after_cursor_execute", self._seen)
+
     def stop(self) -> None:
+        self._started = False
         for engine in self.engines:
             if event.contains(engine, "after_cursor_execute", self._seen):
                 event.remove(engine, "after_cursor_execute", self._seen)

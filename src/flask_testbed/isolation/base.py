@@ -7,7 +7,7 @@ the run, then each module or class that holds database tests, then each test.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Isolation(Protocol):
@@ -33,6 +33,9 @@ class Isolation(Protocol):
 
         ``test`` is the node id of the test that ends, for messages.
         """
+
+    def adopt(self, engines: list[Any]) -> None:
+        """Engines of an app built during the run, on the run's databases, join this strategy."""
 
     def settle(self) -> None:
         """Finish what the end of the last scope left in flight (a rollback's reply).

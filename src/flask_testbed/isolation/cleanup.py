@@ -47,6 +47,10 @@ class _CommittingIsolation:
     def settle(self) -> None:
         pass  # every statement of this strategy is waited for
 
+    def adopt(self, engines: list[Any]) -> None:
+        # Their tables are the app's (same databases): watched, they are emptied too.
+        self.writes.add(engines)
+
     def statements(self) -> int:
         return 0  # every write is real: nothing of a fixture's goes with a scope's end
 

@@ -124,6 +124,9 @@ class TransactionIsolation:
 
     # -- scopes ---------------------------------------------------------
 
+    def adopt(self, engines: list[Any]) -> None:
+        pass  # the router sends them to the pinned connections already
+
     def settle(self) -> None:
         # The harness calls this before each test's fixtures, so every scope
         # entered after it finds the previous test's rollback done.

@@ -1,0 +1,80 @@
+"""Apps built during the run: pointed at the run's test databases, like the configured one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from .app import Claim, beside_instance, is_prepared, test_database_urls, write_urls
+from .database.urls import is_in_memory, masked
+from .errors import TestbedError
+
+
+class LaterApps:
+    """While the run lasts, every other app's ``init_app`` uses the run's test databases.
+
+    A test that builds an app itself (the factory pattern, ``setUp`` in the
+    Flask docs) gets the configured URLs from the app's config: without this,
+    its engines would open the configured (possibly production) database. Its
+    URLs are redirected exactly as the configured app's were, so its engines
+    reach the same test databases, and so the same pinned connections. An app
+    whose databases are not the run's is refused: nothing isolates them.
+    """
+
+    def __init__(
+        self,
+        claim: Claim,
+        database_url: str | None,
+        allow_any: bool,
+        role: str | None,
+        on_engines: Callable[[list[Any]], None],
+    ) -> None:
+        self.claim = claim
+        self.database_url = database_url
+        self.allow_any = allow_any
+        self.role = role
+        self.on_engines = on_engines
+        self._original: Any = None
+
+    def install(self) -> None:
+        if self._original is not None:
+            return
+        original = self._original = SQLAlchemy.init_app
+        later = self
+
+        def init_app(self: SQLAlchemy, app: Flask) -> None:
+            if not is_prepared(app):
+                later.redirect(app)
+            original(self, app)
+            with app.app_context():
+                later.on_engines(list(self.engines.values()))
+
+        SQLAlchemy.init_app = init_app  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            SQLAlchemy.init_app = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def redirect(self, app: Flask) -> None:
+        plan = {
+            key: beside_instance(app, url)
+            for key, url in test_database_urls(
+                app.config, self.database_url, self.allow_any, self.role, self.claim.slot
+            ).items()
+        }
+        ours = set(self.claim.plan.values())
+        for key, url in plan.items():
+            if url not in ours and not is_in_memory(url):
+                where = "its default database" if key is None else f"its bind {key!r}"
+                raise TestbedError(
+                    f"an app built during the run ({app.import_name!r}) would use "
+                    f"{masked(url)} for {where}, which is not one of this run's test "
+                    f"databases ({', '.join(sorted({masked(u) for u in ours}))}): give it "
+                    "the configured app's database settings, or make it the app the "
+                    "plugin builds (testbed_app)"
+                )
+        write_urls(app.config, plan)
