@@ -200,5 +200,8 @@ def _testbed_test_scope(request: pytest.FixtureRequest) -> Iterator[None]:
     with reported():
         token = harness.enter_test(plan)
     yield
-    with reported():
-        harness.leave(token, request.node.nodeid)
+    try:
+        request.config.stash[stash.RESETS].after_test(harness.app)
+    finally:
+        with reported():
+            harness.leave(token, request.node.nodeid)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .app import claim_of, extension_of, release_claim, unreachable, use_test_databases
 from .config import Settings
+from .configstate import ConfigKeeper
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
 from .database.inventory import DropBlocked, Inventory
@@ -69,7 +70,6 @@ class ScopeToken:
     generation: int
     shared: bool
     saved_globals: dict[str, Any] | None = None
-    saved_config: dict[str, Any] | None = None
 
 
 class Harness:
@@ -92,6 +92,8 @@ class Harness:
         #: on an xdist worker, the slot of databases its controller claimed
         self.slot = slot
         self.db = extension_of(app)
+        #: each test's app.config, nested values included, comes back when it ends
+        self.config = ConfigKeeper(app.config)
         self._context: AppContext | None = None
         self._isolations: dict[str, Isolation] = {}
         self._active: Isolation | None = None
@@ -381,12 +383,9 @@ class Harness:
         # Requests share the test's app context, as in Flask; tests do not:
         # each gets back the g and the config it started with.
         token = ScopeToken(
-            isolation,
-            self._generation,
-            plan.shared,
-            saved_globals=dict(g.__dict__),
-            saved_config=dict(self.app.config),
+            isolation, self._generation, plan.shared, saved_globals=dict(g.__dict__)
         )
+        self.config.remember()
         if plan.config:
             self.app.config.update(plan.config)
         return token
@@ -396,9 +395,8 @@ class Harness:
         if test:
             g.__dict__.clear()
             g.__dict__.update(token.saved_globals)
-        if token.saved_config is not None:
-            self.app.config.clear()
-            self.app.config.update(token.saved_config)
+        if test:
+            self.config.restore()
         # A strategy switch ended this scope already, along with its data.
         if token.generation != self._generation or token.isolation is not self._active:
             return

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import pytest
 
-from . import fixtures, parallel
+from . import fixtures, hookspecs, parallel
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
 from .errors import TestbedError, reported
 from .guards.scopes import judge, needs_watching
 from .harness import Harness, TestPlan
+from .resets import Resets, load_callables
 from .stash import (
     CURRENT,
     HARNESS,
     PLAN,
     PREREQUESTS,
+    RESETS,
     RUN_ERROR,
     SETTINGS,
     STRATEGY,
@@ -45,6 +47,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -63,7 +69,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Load and check the configured app before collection: bad input stops the run here."""
-    harness = load_harness(session.config)
+    config = session.config
+    try:
+        callables = load_callables(config.stash[SETTINGS].resets, config.rootpath)
+    except TestbedError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RESETS] = Resets(config, callables)
+    harness = load_harness(config)
     if harness is not None:
         # The app is loaded: a query while test modules import is now caught.
         harness.blocker.refuse("collection")

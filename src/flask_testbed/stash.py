@@ -9,6 +9,7 @@ import pytest
 
 from .config import Settings
 from .harness import Harness, TestPlan
+from .resets import Resets
 
 SETTINGS = pytest.StashKey[Settings]()
 HARNESS = pytest.StashKey[Harness]()
@@ -20,6 +21,8 @@ STRATEGY = pytest.StashKey[str]()
 PREREQUESTS = pytest.StashKey["list[str]"]()
 #: the test being set up, run or torn down
 CURRENT = pytest.StashKey["pytest.Item | None"]()
+#: what runs after each database test to reset the app's in-memory state
+RESETS = pytest.StashKey[Resets]()
 #: an error of the run itself (its schema could not be built or dropped): reported once, at its end
 RUN_ERROR = pytest.StashKey[str]()
 
