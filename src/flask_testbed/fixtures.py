@@ -28,6 +28,10 @@ def _usage_exit(config: pytest.Config, exc: TestbedError) -> None:
     pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+#: for the hooks that stop the run the same way
+usage_exit = _usage_exit
+
+
 def _finish(config: pytest.Config, harness: Harness) -> None:
     """End the run: what its own cleanup cannot do is the run's error, not its last test's."""
     if parallel.is_worker(config):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from . import fixtures, hookspecs, parallel
+from .adoption import adoption_notice, uses_the_plugin, watch_own_app
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
 from .errors import TestbedError, reported
@@ -151,6 +152,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         harness.release()
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    notice = adoption_notice(terminalreporter.config)
+    if notice is not None:
+        terminalreporter.write_line(notice)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     harness = session.config.stash.get(HARNESS, None)
     if harness is not None:
@@ -224,6 +231,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Plan the tests, classes and modules that touch the database."""
     default = config.stash[SETTINGS].strategy
+    configured = bool(config.stash[SETTINGS].app)
     strategies: dict[pytest.Node, set[str]] = {}
     prerequests: dict[pytest.Node, dict[str, None]] = {}
     plans: list[TestPlan] = []
@@ -231,7 +239,9 @@ def pytest_collection_modifyitems(
     for item in items:
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
-        if marker is None and DATABASE_FIXTURES.isdisjoint(names):
+        if (marker is None and DATABASE_FIXTURES.isdisjoint(names)) or not uses_the_plugin(
+            item, configured
+        ):
             _drop_idle_fixtures(item, database=False)
             continue
         plan = _plan(marker, item, default, shared=not MODULE_CLIENTS.isdisjoint(names))
@@ -255,7 +265,23 @@ def pytest_collection_modifyitems(
             parent.stash[STRATEGY] = _plan(marker, parent, default).strategy
         parent.stash[PREREQUESTS] = list(prerequests[parent])
     _watch_fixtures(config, plans)
+    watch_own_app(config, _building_own_app, fixtures.usage_exit)
     parallel.report_flows(config, flows)
+
+
+def _building_own_app(config: pytest.Config):
+    """While the user's session-scoped ``app`` fixture runs: its engines go to test databases."""
+    from .app import building_app
+
+    settings = config.stash[SETTINGS]
+    return building_app(
+        settings.database_url,
+        settings.allow_any_database,
+        parallel.database_role(config),
+        parallel.database_slot(config),
+        wait=settings.reuse_db,
+        say=announcer(config),
+    )
 
 
 def _drop_idle_fixtures(item: pytest.Item, database: bool) -> None:
