@@ -7,7 +7,7 @@ test databases ``testbed_app`` would give it, also under pytest-xdist.
 
 import pytest
 import sqlalchemy as sa
-from conftest import exists, own
+from conftest import exists, one_error_line, own
 
 #: a suite written without the plugin: its own app, client and db fixtures, nothing configured
 OWN_FIXTURES = """
@@ -129,3 +129,27 @@ def test_a_session_scoped_app_fixture_is_built_on_test_databases(
     test_name = development_url.database.replace("shopdev", "test_shopdev")
     test_url = development_url.set(database=test_name)
     assert not exists(test_url)  # made by the run, and dropped at its end
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # which fixture applies: no database involved
+def test_without_pytests_fixture_lookup_a_session_app_fixture_is_adopted_as_before(
+    shop, pytester, monkeypatch
+):
+    # Force the fallback: pytest without the private attribute the lookup reads.
+    monkeypatch.setattr("flask_testbed.adoption.FIXTURE_INFO", "no_such_attribute")
+    pytester.makeini("[pytest]\n")
+    pytester.makeconftest(SESSION_APP)
+    result = shop.run(test_redirected=REDIRECTED.replace("test_shopdev", "shop-test"))
+    result.assert_outcomes(passed=2)
+    assert ADOPT not in result.stdout.str()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # refused before any database is used
+def test_a_refused_database_of_a_session_app_fixture_is_one_line_under_xdist(shop, pytester):
+    pytester.makeini("[pytest]\n")
+    pytester.makeconftest(SESSION_APP)
+    shop.database_url = None
+    shop.env["SHOP_DATABASE_URL"] = "postgresql+psycopg://app:p@ss@127.0.0.1:1/shop"
+    result = shop.run_subprocess("-n", "2", "-p", "no:randomly", test_redirected=REDIRECTED)
+    line = one_error_line(result)
+    assert "unescaped" in line and "p@ss" not in result.stdout.str() + result.stderr.str(), line

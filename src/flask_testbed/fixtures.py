@@ -23,8 +23,12 @@ from .harness import Harness
 
 def _usage_exit(config: pytest.Config, exc: TestbedError) -> None:
     """Stop the run before its first database test: one ``ERROR:`` line, exit status 4."""
-    if not parallel.is_worker(config):  # an xdist worker's Exit is reported by xdist
-        config.stash[stash.RUN_ERROR] = str(exc)
+    if parallel.is_worker(config):
+        # An Exit inside a worker's test crashes xdist's controller (INTERNALERROR):
+        # the test errors with the line, and the controller ends the run with it.
+        parallel.report_run_error(config, str(exc))
+        pytest.fail(str(exc), pytrace=False)
+    config.stash[stash.RUN_ERROR] = str(exc)
     pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
