@@ -54,6 +54,27 @@ def load_app(
         return _build_app(path, factory_argument, rootdir, database_url)
 
 
+@contextlib.contextmanager
+def building_app(
+    database_url: str | None,
+    allow_any_database: bool,
+    role: str | None = None,
+    slot: int | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] = print,
+) -> Iterator[None]:
+    """While the user's own code builds the app: every engine it makes is a test database's.
+
+    What :func:`load_app` does around ``testbed_app``, for an app that a
+    session-scoped ``app`` fixture of the user's builds instead.
+    """
+    with (
+        _test_database_on_init(database_url, allow_any_database, role, slot, wait, say),
+        checked_parsing(),
+    ):
+        yield
+
+
 def _build_app(
     path: str, factory_argument: str | None, rootdir: Path, database_url: str | None
 ) -> Flask:

@@ -48,6 +48,10 @@ _FLAGS = (
      "rebuild the test database's schema even when --reuse-db finds it current"),
 )
 _TRUE = ("1", "true", "yes", "on")
+_RESET_HELP = (
+    "module:callable entries, separated by spaces, each called with the app after every "
+    "database test to reset in-memory state"
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Settings:
     create_db: bool = False
     schema: str = "create_all"
     uncommitted: str = "warn"
+    #: module:callable entries of testbed_reset, run after each database test
+    resets: tuple[str, ...] = ()
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -76,6 +82,14 @@ def add_options(parser: pytest.Parser) -> None:
                 option, action="store_true", default=None, help=f"{help_text} (env {env})"
             )
         parser.addini(ini, type="bool", default=False, help=f"{help_text} (env {env})")
+    group.addoption(
+        "--testbed-reset", dest="testbed_reset", action="append", default=None,
+        help=f"{_RESET_HELP} (env TESTBED_RESET; may be repeated)",
+    )
+    parser.addini(
+        "testbed_reset", type="args", default=[],
+        help=f"{_RESET_HELP} (option --testbed-reset, env TESTBED_RESET)",
+    )
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -107,6 +121,7 @@ def read_settings(config: pytest.Config) -> Settings:
         else:
             flags[ini] = bool(config.getini(ini))
     return Settings(
+        resets=_resets(config),
         app=values["testbed_app"],
         app_config=values["testbed_app_config"],
         strategy=strategy,
@@ -127,3 +142,14 @@ def check_strategy(name: str, where: str) -> None:
             f"unknown isolation strategy {name!r} in {where}: "
             f"use one of {', '.join(STRATEGIES)}"
         )
+
+
+def _resets(config: pytest.Config) -> tuple[str, ...]:
+    """testbed_reset's entries: the option's, else the environment's, else the ini file's."""
+    option = config.getoption("testbed_reset")
+    if option:
+        return tuple(entry for value in option for entry in value.split())
+    env = os.environ.get("TESTBED_RESET")
+    if env is not None and env.strip():
+        return tuple(env.split())
+    return tuple(config.getini("testbed_reset"))

@@ -23,9 +23,17 @@ from .harness import Harness
 
 def _usage_exit(config: pytest.Config, exc: TestbedError) -> None:
     """Stop the run before its first database test: one ``ERROR:`` line, exit status 4."""
-    if not parallel.is_worker(config):  # an xdist worker's Exit is reported by xdist
-        config.stash[stash.RUN_ERROR] = str(exc)
+    if parallel.is_worker(config):
+        # An Exit inside a worker's test crashes xdist's controller (INTERNALERROR):
+        # the test errors with the line, and the controller ends the run with it.
+        parallel.report_run_error(config, str(exc))
+        pytest.fail(str(exc), pytrace=False)
+    config.stash[stash.RUN_ERROR] = str(exc)
     pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+#: for the hooks that stop the run the same way
+usage_exit = _usage_exit
 
 
 def _finish(config: pytest.Config, harness: Harness) -> None:
@@ -195,7 +203,12 @@ def _enter_scope(request: pytest.FixtureRequest, node: pytest.Node) -> Iterator[
 
 
 def _inside(
-    config: pytest.Config, rank: int, harness: Harness, token: Any, nodeid: str
+    config: pytest.Config,
+    rank: int,
+    harness: Harness,
+    token: Any,
+    nodeid: str,
+    reset: Callable[[], None] | None = None,
 ) -> Iterator[None]:
     """Hold a scope open; at its end, wider fixtures set up inside go before its rollback."""
     scopes = config.stash[stash.OPEN_SCOPES]
@@ -204,6 +217,8 @@ def _inside(
     yield
     scopes.pop()
     try:
+        if reset is not None:
+            reset()
         if scope.inside:
             with harness.blocker.allowed():
                 wider.tear_down_inside(scope, nodeid)
@@ -235,4 +250,12 @@ def _testbed_test_scope(request: pytest.FixtureRequest) -> Iterator[None]:
     harness: Harness = request.getfixturevalue("_testbed")
     with reported():
         token = harness.enter_test(plan)
-    yield from _inside(request.config, wider.RANK["function"], harness, token, request.node.nodeid)
+    yield from _inside(
+        request.config,
+        wider.RANK["function"],
+        harness,
+        token,
+        request.node.nodeid,
+        # In the test's app context still, before its rollback.
+        reset=lambda: request.config.stash[stash.RESETS].after_test(harness.app),
+    )

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .app import claim_of, extension_of, release_claim, unreachable, use_test_databases
 from .config import Settings
+from .configstate import ConfigKeeper
 from .contexts import Contexts
 from .database import migrations
 from .database.dialects import CannotClone, backend_for
@@ -72,7 +73,6 @@ class ScopeToken:
     shared: bool
     #: a test's scope (not a module's or class's): it runs in an app context of its own
     test: bool = False
-    saved_config: dict[str, Any] | None = None
 
 
 class Harness:
@@ -95,6 +95,8 @@ class Harness:
         #: on an xdist worker, the slot of databases its controller claimed
         self.slot = slot
         self.db = extension_of(app)
+        #: each test's app.config, nested values included, comes back when it ends
+        self.config = ConfigKeeper(app.config)
         self._context: AppContext | None = None
         self.contexts = Contexts(app, self.db, settings.uncommitted)
         self._later: LaterApps | None = None
@@ -429,12 +431,9 @@ class Harness:
         # Each test gets back the config it started with, and runs in an app
         # context of its own (so does each of its requests).
         token = ScopeToken(
-            isolation,
-            self._generation,
-            plan.shared,
-            test=True,
-            saved_config=dict(self.app.config),
+            isolation, self._generation, plan.shared, test=True
         )
+        self.config.remember()
         if plan.config:
             self.app.config.update(plan.config)
         self.contexts.push_test()
@@ -452,9 +451,7 @@ class Harness:
         finally:
             if token.test:
                 self.contexts.pop_test()
-            if token.saved_config is not None:
-                self.app.config.clear()
-                self.app.config.update(token.saved_config)
+                self.config.restore()
         if current and token.test and self._leaks is not None:
             with self.blocker.allowed():
                 self._check_leaks(token.isolation, nodeid)

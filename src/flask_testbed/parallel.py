@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from . import stash
 from .database.naming import TEMPLATE
 from .errors import TestbedError
 from .harness import Harness
@@ -37,6 +38,8 @@ TEMPLATES_READY = "flask_testbed_templates"
 SLOT = "flask_testbed_slot"
 #: key in a worker's workerinput: where it writes down the modules holding flows
 FLOWS_DIRECTORY = "flask_testbed_flows"
+#: key in a worker's workeroutput: the error that stops the run (its one line)
+RUN_ERROR = "flask_testbed_run_error"
 
 
 def is_controller(config: pytest.Config) -> bool:
@@ -61,6 +64,11 @@ def database_slot(config: pytest.Config) -> int | None:
 def templates_ready(config: pytest.Config) -> bool:
     """On a worker: whether the controller built the templates to clone."""
     return bool(getattr(config, "workerinput", {}).get(TEMPLATES_READY))
+
+
+def report_run_error(config: pytest.Config, message: str) -> None:
+    """On a worker: hand the run's error to the controller, which ends the run with it."""
+    config.workeroutput[RUN_ERROR] = message
 
 
 def report_flows(config: pytest.Config, flows: list[pytest.Item]) -> None:
@@ -129,6 +137,12 @@ class Controller:
             self._flows = Path(tempfile.mkdtemp(prefix="flask-testbed-flows-"))
         if self._flows is not None:
             node.workerinput[FLOWS_DIRECTORY] = str(self._flows)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        message = getattr(node, "workeroutput", {}).get(RUN_ERROR)
+        if message is not None:
+            node.config.stash[stash.RUN_ERROR] = message
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._flows is not None:

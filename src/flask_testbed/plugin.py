@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import pytest
 
-from . import fixtures, parallel, wider
+from . import fixtures, hookspecs, parallel, wider
+from .adoption import adoption_notice, uses_the_plugin, watch_own_app
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
 from .errors import TestbedError, reported
 from .guards.scopes import judge, needs_watching
 from .harness import Harness, TestPlan
+from .resets import Resets, load_callables
 from .stash import (
     CURRENT,
     HARNESS,
     OPEN_SCOPES,
     PLAN,
+    RESETS,
     RUN_ERROR,
     SETTINGS,
     STRATEGY,
@@ -45,6 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -64,7 +71,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Load and check the configured app before collection: bad input stops the run here."""
-    harness = load_harness(session.config)
+    config = session.config
+    try:
+        callables = load_callables(config.stash[SETTINGS].resets, config.rootpath)
+    except TestbedError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RESETS] = Resets(config, callables)
+    harness = load_harness(config)
     if harness is not None:
         # The app is loaded: a query while test modules import is now caught.
         harness.blocker.refuse("collection")
@@ -138,6 +151,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     harness = config.stash.get(HARNESS, None)
     if harness is not None:
         harness.release()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    notice = adoption_notice(terminalreporter.config)
+    if notice is not None:
+        terminalreporter.write_line(notice)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -239,6 +258,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Plan the tests, classes and modules that touch the database."""
     default = config.stash[SETTINGS].strategy
+    configured = bool(config.stash[SETTINGS].app)
     strategies: dict[pytest.Node, set[str]] = {}
     plans: list[TestPlan] = []
     flows = []
@@ -246,7 +266,9 @@ def pytest_collection_modifyitems(
     for item in items:
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
-        if marker is None and DATABASE_FIXTURES.isdisjoint(names):
+        if (marker is None and DATABASE_FIXTURES.isdisjoint(names)) or not uses_the_plugin(
+            item, configured
+        ):
             _drop_idle_fixtures(item, database=False)
             continue
         plan = _plan(marker, item, default, shared=not MODULE_CLIENTS.isdisjoint(names))
@@ -270,7 +292,23 @@ def pytest_collection_modifyitems(
     _watch_fixtures(config, plans)
     if wider_needed and not config.pluginmanager.has_plugin(WIDER_WATCH):
         config.pluginmanager.register(WiderWatch(), WIDER_WATCH)
+    watch_own_app(config, _building_own_app, fixtures.usage_exit)
     parallel.report_flows(config, flows)
+
+
+def _building_own_app(config: pytest.Config):
+    """While the user's session-scoped ``app`` fixture runs: its engines go to test databases."""
+    from .app import building_app
+
+    settings = config.stash[SETTINGS]
+    return building_app(
+        settings.database_url,
+        settings.allow_any_database,
+        parallel.database_role(config),
+        parallel.database_slot(config),
+        wait=settings.reuse_db,
+        say=announcer(config),
+    )
 
 
 def _drop_idle_fixtures(item: pytest.Item, database: bool) -> None:

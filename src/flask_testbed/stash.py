@@ -9,6 +9,7 @@ import pytest
 
 from .config import Settings
 from .harness import Harness, TestPlan
+from .resets import Resets
 from .wider import OpenScope, RunOrder
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -23,6 +24,8 @@ RUN_ORDER = pytest.StashKey[RunOrder]()
 OPEN_SCOPES = pytest.StashKey[list[OpenScope]]()
 #: the test being set up, run or torn down
 CURRENT = pytest.StashKey["pytest.Item | None"]()
+#: what runs after each database test to reset the app's in-memory state
+RESETS = pytest.StashKey[Resets]()
 #: an error of the run itself (its schema could not be built or dropped): reported once, at its end
 RUN_ERROR = pytest.StashKey[str]()
 

@@ -1,0 +1,120 @@
+"""Whether a suite uses the plugin: installing it must change nothing for one that does not.
+
+A suite written before the plugin was installed may define its own ``app``
+fixture with a function or module scope. The plugin's session-scoped fixtures
+cannot stand on it (pytest would stop each test with a ``ScopeMismatch``
+naming the plugin's private fixtures), and such a suite never asked for the
+plugin: its tests run exactly as before, and the run says once how to adopt it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+#: pytest's attribute holding the fixtures an item resolved (no public API gives them at collection)
+FIXTURE_INFO = "_fixtureinfo"
+FIXTURE_MANAGER = "_fixturemanager"
+ADOPT = (
+    "flask-testbed: not active: the app fixture is not session-scoped and testbed_app is not "
+    "set; to isolate database tests, set testbed_app = module:create_app in the pytest ini, or "
+    "make the app fixture session-scoped"
+)
+NOT_ADOPTED = pytest.StashKey[bool]()
+#: the suite has a session-scoped app fixture of its own (and no testbed_app)
+OWN_APP = pytest.StashKey[bool]()
+
+
+def app_fixture(item: pytest.Item) -> Any | None:
+    """The definition of ``app`` that the item's fixtures would get, or None if unknown.
+
+    pytest has no public way to ask which fixture definition a name resolves
+    to before the test runs: this reads the item's resolved fixtures, or asks
+    the fixture manager for a name outside the item's closure. Where either is
+    missing (another pytest), None: the plugin then behaves as it always did.
+    """
+    info = getattr(item, FIXTURE_INFO, None)
+    definitions = getattr(info, "name2fixturedefs", None)
+    if definitions is None:
+        return None
+    found = definitions.get("app")
+    if not found:
+        manager = getattr(item.session, FIXTURE_MANAGER, None)
+        getter = getattr(manager, "getfixturedefs", None)
+        if getter is None:
+            return None
+        try:
+            found = getter("app", item)
+        except TypeError:  # its signature changed: unknown
+            return None
+    return found[-1] if found else None
+
+
+def is_plugins(definition: Any) -> bool:
+    """Whether a fixture definition is one of the plugin's own."""
+    module = getattr(getattr(definition, "func", None), "__module__", None)
+    return module == "flask_testbed.fixtures"
+
+
+def uses_the_plugin(item: pytest.Item, configured: bool) -> bool:
+    """Whether the plugin may isolate this test: its app is the plugin's or session-scoped.
+
+    A test of a suite whose own ``app`` fixture is narrower is left alone, and
+    the run remembers to say how to adopt the plugin.
+    """
+    if configured:
+        return True
+    definition = app_fixture(item)
+    if definition is None or is_plugins(definition):
+        return True
+    if definition.scope == "session":
+        item.config.stash[OWN_APP] = True
+        return True
+    item.config.stash[NOT_ADOPTED] = True
+    return False
+
+
+def adoption_notice(config: pytest.Config) -> str | None:
+    """The one line that tells a suite the plugin left alone how to adopt it."""
+    return ADOPT if config.stash.get(NOT_ADOPTED, False) else None
+
+
+class OwnAppFixture:
+    """Around the setup of the user's session-scoped ``app`` fixture: the test-database redirect.
+
+    Without it, the user's factory initialises Flask-SQLAlchemy on the database
+    its config names (the development one, say), and under pytest-xdist every
+    worker reaches that one database at once; the plugin would only move the
+    engines afterwards. Registered only for a run that has such a fixture, and
+    unregistered once it ran: no other fixture setup pays for the wrapper.
+    """
+
+    NAME = "flask_testbed.own_app"
+
+    def __init__(self, redirect: Any, stop: Any) -> None:
+        #: a context manager factory: while it is entered, init_app goes to test databases
+        self._redirect = redirect
+        #: stops the run with a TestbedError's one line
+        self._stop = stop
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+        if fixturedef.argname != "app" or fixturedef.scope != "session" or is_plugins(fixturedef):
+            return (yield)
+        request.config.pluginmanager.unregister(self, self.NAME)
+        from .errors import TestbedError
+
+        try:
+            with self._redirect(request.config):
+                return (yield)
+        except TestbedError as exc:
+            self._stop(request.config, exc)
+
+
+def watch_own_app(config: pytest.Config, redirect: Any, stop: Any) -> None:
+    """Redirect the user's session-scoped ``app`` fixture to test databases (once per run)."""
+    if config.stash.get(OWN_APP, False) and not config.pluginmanager.has_plugin(
+        OwnAppFixture.NAME
+    ):
+        config.pluginmanager.register(OwnAppFixture(redirect, stop), OwnAppFixture.NAME)
