@@ -1,7 +1,7 @@
 """The leak check: after each test, is the database back to where it was?
 
 What the strategies cannot see themselves: rows committed behind their back,
-for instance by an engine the test made with ``create_engine()``. An observer
+for instance through the driver's own ``connect()``, around SQLAlchemy. An observer
 connection of its own sees only committed rows; after every test they must
 be none (the run starts from an empty schema, and nothing the plugin isolates
 ever commits, or it is cleaned up).
