@@ -262,3 +262,37 @@ def test_what_killed_runs_left_under_other_names_is_dropped_and_nothing_else(sho
         drop_database(users_own)
         for url in left:
             drop_database(url)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_drop_at_the_end_behind_a_lock_waits_a_bounded_time(shop, backend, monkeypatch):
+    """A connection of the test's own keeps a lock on the run's tables past the run's
+    end: the drop gives up after TESTBED_LOCK_TIMEOUT and says so in one line."""
+    monkeypatch.setenv("TESTBED_LOCK_TIMEOUT", "2")
+    configured = sa.make_url(shop.database_url).set(database=own("shop_held"))
+    shop.database_url = None
+    shop.env["SHOP_DATABASE_URL"] = configured.render_as_string(hide_password=False)
+    shop.env["SHOP_AUDIT_URL"] = shop.env["SHOP_DATABASE_URL"]
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in shop.env.items():
+            mp.setenv(key, value)
+        shop.pytester.makepyfile(test_held="""
+import sqlalchemy as sa
+from flask_testbed.database.own_engines import keep_apart
+from shop import db
+
+HELD = []
+
+def test_holds_a_lock_past_the_end(db_session):
+    engine = keep_apart(sa.create_engine(db.engine.url.render_as_string(hide_password=False)))
+    connection = engine.connect()
+    connection.execute(sa.text("SELECT COUNT(*) FROM item"))
+    HELD.append(connection)
+""")
+        result = shop.pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    output = result.stdout.str() + "\n" + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, output
+    assert "waited 2 s for a lock held by connection" in errors[0]
+    drop_database(sa.make_url(configured).set(database=f"test_{own('shop_held')}"))

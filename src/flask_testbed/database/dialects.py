@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, event, inspect
 from sqlalchemy.engine import URL
@@ -178,6 +178,9 @@ class Backend:
         return []
 
     # -- whole databases (servers only) --------------------------------
+
+    def limit_admin_waits(self, dbapi_connection: Any, seconds: int) -> None:
+        """Bound how long the server-level DDL (CREATE/DROP DATABASE) waits for a lock."""
 
     def maintenance_url(self, url: URL) -> URL:
         """Where CREATE/DROP DATABASE run: the server, not the database itself."""
@@ -377,6 +380,12 @@ class PostgreSQLBackend(Backend):
     def left_transaction(self, dbapi_connection) -> bool:
         pgconn = getattr(dbapi_connection, "pgconn", None)
         return pgconn is not None and pgconn.transaction_status == _PG_IDLE
+
+    def limit_admin_waits(self, dbapi_connection: Any, seconds: int) -> None:
+        # Session-wide: the maintenance connection runs without a transaction.
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = '{int(seconds)}s'")
+        cursor.close()
 
     def maintenance_url(self, url: URL) -> URL:
         return url.set(database="postgres")
@@ -662,6 +671,12 @@ class MySQLBackend(Backend):
     def is_missing_savepoint(self, error: BaseException) -> bool:
         orig = getattr(error, "orig", error)
         return bool(getattr(orig, "args", None)) and orig.args[0] == _MYSQL_NO_SUCH_SAVEPOINT
+
+    def limit_admin_waits(self, dbapi_connection: Any, seconds: int) -> None:
+        # DROP DATABASE waits for metadata locks for a year by default.
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET SESSION lock_wait_timeout = {int(seconds)}")
+        cursor.close()
 
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         # Session variables: they outlive the transaction. What the connection had

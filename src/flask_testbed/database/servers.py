@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL
 
 from . import ownership
 from .dialects import Backend, CannotClone, backend_for
+from .schema import lock_timeout
 from .urls import is_in_memory, sqlite_path
 
 #: what SQLite keeps beside a database file in WAL mode
@@ -23,6 +24,11 @@ def on_server(url: URL) -> tuple[sa.Engine, Backend]:
     probe.dispose()
     admin = sa.create_engine(
         backend.maintenance_url(url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
+    seconds = lock_timeout()
+    # Nothing the plugin sends the server may wait forever (a DROP behind a lock).
+    sa.event.listen(
+        admin, "connect", lambda dbapi, _record: backend.limit_admin_waits(dbapi, seconds)
     )
     return admin, backend
 
