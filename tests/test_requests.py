@@ -106,6 +106,20 @@ def test_changes_the_test_has_not_flushed_are_kept_across_a_request(client, bolt
     db.session.commit()
     assert client.get("/items").json == ["mine"]
 
+def test_a_request_from_a_server_thread_leaves_the_test_s_session_alone(client, app, bolt):
+    import threading
+
+    def serve():
+        answers.append(app.test_client().post("/items", json={"name": "threaded"}).json)
+
+    answers = []
+    worker = threading.Thread(target=serve)
+    worker.start()
+    worker.join()
+    assert answers == [["bolt", "threaded"]]
+    assert bolt.name == "bolt"
+    assert Item.query.count() == 2
+
 def test_nothing_left(client):
     assert client.get("/items").json == []
 """
@@ -114,7 +128,7 @@ def test_nothing_left(client):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_each_request_has_its_own_session(shop, strategy):
     result = shop.run(f"--testbed-strategy={strategy}", test_begin=SESSION_BEGIN)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 CONTEXTS = """

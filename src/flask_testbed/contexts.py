@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import shlex
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -48,6 +49,8 @@ class Contexts:
         self._test: AppContext | None = None
         self._base: Session | None = None
         self._below: Any = None
+        #: the thread the test runs in: only its requests touch the test's sessions
+        self._thread = threading.get_ident()
 
     def install(self) -> None:
         app = self.app
@@ -69,6 +72,7 @@ class Contexts:
 
     def push_test(self) -> None:
         """Give the test an app context of its own, above the run's."""
+        self._thread = threading.get_ident()
         self._base = self._current_session()
         self._below = request_ctx._get_current_object() if request_ctx else None
         self._test = self.app.app_context()
@@ -96,6 +100,8 @@ class Contexts:
         ``truncate``) the test's next read sees what the request committed.
         Sessions with changes of their own are left as they are.
         """
+        if threading.get_ident() != self._thread:
+            return  # a server thread's request: the test's sessions are the test's to use
         current = self._current_session()
         _end_if_clean(current)
         if self._base is not current:
@@ -103,6 +109,8 @@ class Contexts:
 
     def refresh(self) -> None:
         """Let the test side see what a request committed: expire what it holds."""
+        if threading.get_ident() != self._thread:
+            return
         current = self._current_session()
         _expire_clean(current)
         if self._base is not current:
