@@ -152,9 +152,15 @@ def test_g_is_per_test(client):
     assert "from_test" not in flask.g
     assert "visited" not in flask.g
 
-def test_the_test_has_its_own_session(client, seed):
-    assert db.session() is not seed
-    assert [item.name for item in db.session.query(Item)] == ["seed"]
+def test_module_data_is_usable_in_the_test_s_session(client, seed):
+    item = db.session.query(Item).one()
+    assert item in seed
+    db.session.delete(item)  # no "already attached to another session"
+    assert item in db.session.deleted
+    db.session.rollback()
+
+def test_module_data_is_back(client, seed):
+    assert client.get("/items").json == ["seed"]
 
 def test_with_client_keeps_the_last_request_for_inspection(client, app):
     assert client.application is app
@@ -176,7 +182,7 @@ def test_a_module_client_too(client_module):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_the_test_and_each_request_run_in_app_contexts_of_their_own(shop, strategy):
     result = shop.run(f"--testbed-strategy={strategy}", test_contexts=CONTEXTS)
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 VERSIONED_APP = """

@@ -71,18 +71,30 @@ class Contexts:
     # -- the test's own context -------------------------------------------
 
     def push_test(self) -> None:
-        """Give the test an app context of its own, above the run's."""
+        """Give the test an app context of its own, above the run's, sharing the run's session.
+
+        The test's ``g`` is its own; its ``db.session`` is the one session-,
+        module- and class-scoped fixtures used, so the objects they hand out
+        can be added to, deleted from or related to in the test's session, as
+        before. Requests, not tests, are what get a session of their own.
+        """
         self._thread = threading.get_ident()
-        self._base = self._current_session()
+        scoped = self.db.session
+        self._base = scoped() if self._in_app_context() else None
         self._below = request_ctx._get_current_object() if request_ctx else None
         self._test = self.app.app_context()
         self._test.push()
+        if self._base is not None:
+            scoped.registry.set(self._base)
 
     def pop_test(self) -> None:
         """Pop the test's app context (and whatever the test left pushed above it)."""
         context, self._test = self._test, None
         if context is None:
             return
+        if self._base is not None and current_app and app_ctx._get_current_object() is context:
+            # The session is the run's: the test context's teardown must not close it.
+            self.db.session.registry.clear()
         pop_to(context, self._below)
         base, self._base = self._base, None
         if base is not None:
@@ -116,8 +128,11 @@ class Contexts:
         if self._base is not current:
             _expire_clean(self._base)
 
+    def _in_app_context(self) -> bool:
+        return bool(current_app) and current_app._get_current_object() is self.app
+
     def _current_session(self) -> Session | None:
-        if not current_app or current_app._get_current_object() is not self.app:
+        if not self._in_app_context():
             return None
         scoped = self.db.session
         return scoped() if scoped.registry.has() else None
