@@ -7,7 +7,7 @@ The fixtures and hooks stay thin: they tell the harness where pytest is
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from .database.secrets import scrub
 from .database.servers import clone_database, drop_database, ensure_database
 from .database.urls import masked
 from .errors import TestbedError, one_line
+from .guards import forks, threads
 from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
 from .guards.queries import QueryCounter
@@ -72,6 +73,8 @@ class ScopeToken:
     #: a test's scope (not a module's or class's): it runs in an app context of its own
     test: bool = False
     saved_config: dict[str, Any] | None = None
+    #: a test's: the threads alive when it began (those it starts must not outlive it)
+    threads: Sequence[Any] = ()
 
 
 class Harness:
@@ -173,8 +176,10 @@ class Harness:
 
     def start(self) -> None:
         """Check, then create the schema and open the default strategy, in an app context."""
+        threads.forget()
         try:
             self._prepare()
+            forks.watch_engines(self.engines)
             with self.blocker.allowed():
                 reuse = self.settings.reuse_db and not self.settings.create_db
                 cloned = self._clone_templates(reuse) if self.templates else set()
@@ -338,6 +343,8 @@ class Harness:
             self._release()
         if blocked is not None and not self._dropped_whole(blocked.url):
             raise blocked
+        # Refused after the last test ended: the run's error, no test is left to carry it.
+        threads.report_refused()
 
     def _created(self, url: URL) -> bool:
         """Whether this run created the database: then everything in it is the run's."""
@@ -363,6 +370,7 @@ class Harness:
         self._release()
 
     def _release(self) -> None:
+        forks.unwatch_engines(self.engines)
         self.contexts.uninstall()
         release_claim(self.app)
         self.started = False
@@ -391,6 +399,7 @@ class Harness:
             plan.shared,
             test=True,
             saved_config=dict(self.app.config),
+            threads=threads.threads_now(),
         )
         if plan.config:
             self.app.config.update(plan.config)
@@ -400,6 +409,9 @@ class Harness:
     def leave(self, token: ScopeToken, nodeid: str = "") -> None:
         # A strategy switch ended this scope already, along with its data.
         current = token.generation == self._generation and token.isolation is self._active
+        if token.test:
+            # Before the rollback: a statement the test's threads send later is refused.
+            threads.mark_outliving(token.threads, nodeid)
         try:
             if current:
                 with self.blocker.allowed():
@@ -415,6 +427,8 @@ class Harness:
         if current and token.test and self._leaks is not None:
             with self.blocker.allowed():
                 self._check_leaks(token.isolation, nodeid)
+        if token.test:
+            threads.report_refused()
 
     def settle(self) -> None:
         """Before a test's fixtures: finish what the previous test's end left in flight."""

@@ -32,6 +32,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 
 from ..database.dialects import backend_for
+from ..guards import forks
+from ..guards.callers import check_caller
+from .handout import guard_driver_handout
 
 
 class PinnedEngine:
@@ -63,6 +66,7 @@ class PinnedEngine:
         left = self.backend.left_transaction
 
         def execute_serialised(*args: Any, **kwargs: Any) -> Any:
+            check_caller()  # a forked child, a thread that outlived its test
             with lock:
                 if self._reply is not None or self._failure is not None:
                     self._read_reply()
@@ -76,6 +80,8 @@ class PinnedEngine:
                 return result
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
+        guard_driver_handout(connection, self.await_reply)
+        forks.watch_pinned(dbapi, self.backend.socket_of)
         self.connection = connection
         self.engine.connect = self._hand_out  # type: ignore[method-assign]
 
@@ -85,6 +91,7 @@ class PinnedEngine:
         connection, self.connection = self.connection, None
         if connection is None:
             return
+        forks.unwatch_pinned(self._dbapi)
         try:
             # The transaction ends here whatever the reply said.
             with contextlib.suppress(ReplyFailed):
