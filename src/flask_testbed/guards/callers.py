@@ -2,16 +2,18 @@
 
 One call before every statement on a pinned connection and every handout of
 its driver connection; while no child was forked and no thread is marked, it
-costs two truth tests.
+costs two truth tests (about 0.1 microsecond).
 """
 
 from __future__ import annotations
 
-from .forks import refuse_forked_child
-from .threads import refuse_late_thread
+from . import forks
+from .threads import outliving, refuse_late_thread
 
 
 def check_caller() -> None:
     """Raise a one-line error if the caller must not touch the run's pinned connection."""
-    refuse_forked_child()
-    refuse_late_thread()
+    if forks.forked:
+        forks.refuse_forked_child()
+    if outliving:
+        refuse_late_thread()

@@ -48,8 +48,8 @@ MESSAGE = (
 _pinned: dict[int, tuple[Any, Callable[[Any], int | None]]] = {}
 #: every engine of the run, pinned or not: its pool is the parent's
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-#: this process is a child forked while connections were pinned
-_forked = False
+#: this process is a child forked while connections were pinned (read before every statement)
+forked = False
 _registered = False
 
 
@@ -76,7 +76,7 @@ def unwatch_pinned(dbapi_connection: Any) -> None:
 
 def refuse_forked_child() -> None:
     """Before a pinned connection is used: refuse it in a forked child."""
-    if _forked:
+    if forked:
         raise ForkedConnection(MESSAGE)
 
 
@@ -88,9 +88,9 @@ def _register() -> None:
 
 
 def _in_child() -> None:
-    global _forked
+    global forked
     if _pinned:
-        _forked = True
+        forked = True
         for dbapi_connection, socket_of in _pinned.values():
             with contextlib.suppress(Exception):  # a fork must not fail on our account
                 fd = socket_of(dbapi_connection)
@@ -111,5 +111,5 @@ def _bury(fd: int) -> None:
     """
     mine, peer = socket.socketpair()
     peer.close()
-    os.dup2(mine.fileno(), fd)
+    os.dup2(mine.fileno(), fd, inheritable=False)  # as the socket was: closed on exec
     mine.close()

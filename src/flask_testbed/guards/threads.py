@@ -36,7 +36,8 @@ class ThreadOutlivedTest(TestbedError):
 
 
 #: threads alive at the end of the test that started them, with that test's node id
-_outliving: dict[threading.Thread, str] = {}
+#: (read by guards/callers.py before every statement: empty almost always)
+outliving: dict[threading.Thread, str] = {}
 #: refusals not reported yet: each is raised at the next database test's end
 _refused: list[str] = []
 
@@ -48,18 +49,21 @@ def threads_now() -> Sequence[threading.Thread]:
 
 def mark_outliving(before: Sequence[threading.Thread], test: str) -> None:
     """At a test's end: mark the threads it started that still run, forget ended ones."""
-    if _outliving:
-        for thread in [t for t in _outliving if not t.is_alive()]:
-            del _outliving[thread]
-    for thread in threading.enumerate():
+    if outliving:
+        for thread in [t for t in outliving if not t.is_alive()]:
+            del outliving[thread]
+    now = threading.enumerate()
+    if now == before:  # the usual case, compared in C: no thread came or went
+        return
+    for thread in now:
         if thread not in before:
-            _outliving[thread] = test
+            outliving[thread] = test
 
 
 def refuse_late_thread() -> None:
     """Before a statement on a pinned connection: refuse it from a marked thread."""
-    if _outliving:
-        test = _outliving.get(threading.current_thread())
+    if outliving:
+        test = outliving.get(threading.current_thread())
         if test is not None:
             message = (
                 f"a thread started by {test} ran a statement after that test ended: "
@@ -82,5 +86,5 @@ def report_refused() -> None:
 
 def forget() -> None:
     """A run begins or ends: nothing it did not see is its to report."""
-    _outliving.clear()
+    outliving.clear()
     _refused.clear()
