@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import database_exists, exists, own, runs_at_once, server_url, sibling
+from conftest import (
+    database_exists,
+    exists,
+    one_error_line,
+    own,
+    runs_at_once,
+    server_url,
+    sibling,
+)
 
 from flask_testbed.database.servers import drop_database
 
@@ -193,6 +201,30 @@ def test_two_runs_with_reuse_db_wait_for_each_other(shop):
     assert "flask-testbed: another test run is using" in waited[0]
     first, second = _databases_used(outputs)
     assert first == second
+
+
+def test_a_run_that_waits_for_another_runs_database_gives_up_in_one_line(
+    shop, database_url, monkeypatch
+):
+    """--reuse-db waits for the run that holds its database, but not forever: after
+    TESTBED_RUN_LOCK_TIMEOUT seconds it stops before any test, naming the database."""
+    from flask_testbed.database.locks import RunLock
+
+    monkeypatch.setenv("TESTBED_RUN_LOCK_TIMEOUT", "1")
+    other_run = RunLock(sa.make_url(database_url))
+    assert other_run.try_acquire()
+    try:
+        result = shop.run("--reuse-db", test_any=USES_DB)
+    finally:
+        other_run.release()
+    line = one_error_line(result)
+    assert line.startswith("ERROR: another test run has held ")
+    assert line.endswith(
+        " for 1 s, and --reuse-db waits for it: let that run finish (or stop it), run "
+        "without --reuse-db (a run then takes a database of its own), or wait longer with "
+        "TESTBED_RUN_LOCK_TIMEOUT=<seconds>"
+    )
+    assert sa.make_url(database_url).database.split("/")[-1] in line
 
 
 def test_two_runs_at_once_on_an_automatic_database_both_clean_up(pytester, configured):

@@ -496,12 +496,14 @@ def test_a_connection_the_server_drops_is_replaced_and_the_run_stays_isolated(sh
     result = shop.run(
         test_dropped=f"""
 import sqlalchemy as sa
+from flask_testbed.database.own_engines import keep_apart
 from shop import db, names
 
 def test_1_loses_its_connection(client):
     client.post("/items", json={{"name": "lost"}})
     victim = db.session.execute(sa.text("{own_id}")).scalar()
-    killer = sa.create_engine(db.engine.url.render_as_string(hide_password=False))
+    # Its own connection: any other engine on the database would join the test's.
+    killer = keep_apart(sa.create_engine(db.engine.url.render_as_string(hide_password=False)))
     with killer.connect() as connection:
         connection.execute(sa.text("{kill}".format(victim)))
     killer.dispose()
@@ -517,7 +519,9 @@ def test_3_starts_clean(client):
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR at setup of test_2_writes*",
-        "the database ended the test transaction on * during "
-        "test_dropped.py::test_1_loses_its_connection (*",
+        "the server closed the connection during test_dropped.py::test_1_loses_its_connection: "
+        "its writes were rolled back by the server (*); the tests after it run on a new "
+        "connection*",
     ])
+    assert "committed" not in result.stdout.str()
     assert shop.count("item") == 0

@@ -200,6 +200,8 @@ def claim_test_databases(
                 taken.append(lock)
         except BaseException as exc:
             Claim(plan, taken, candidate).release()
+            if isinstance(exc, TestbedError):  # waited too long for another run
+                raise
             if isinstance(exc, Exception):  # whatever the driver raises: not reachable
                 key = next(key for key, url in plan.items() if url == lock.url)
                 raise unreachable(key, lock.url, exc) from None

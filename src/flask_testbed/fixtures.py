@@ -15,9 +15,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from . import parallel, stash
+from . import parallel, stash, wider
 from .client import make_client
-from .errors import TestbedError, reported
+from .errors import TestbedError, one_line, reported
 from .harness import Harness
 
 
@@ -38,6 +38,13 @@ def _finish(config: pytest.Config, harness: Harness) -> None:
         harness.finish()
     except TestbedError as exc:
         config.stash[stash.RUN_ERROR] = str(exc)
+    except Exception as exc:  # a driver's error: still the run's, never its last test's
+        error = getattr(exc, "orig", None) or exc
+        config.stash[stash.RUN_ERROR] = (
+            f"the run's cleanup after its last test failed ({type(error).__name__}: "
+            f"{one_line(error)}); its test databases may keep tables of this run, which the "
+            "next run drops before its first test"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -170,14 +177,39 @@ def _enter_scope(request: pytest.FixtureRequest, node: pytest.Node) -> Iterator[
     if strategy is None:
         yield
         return
-    for name in node.stash[stash.PREREQUESTS]:
-        request.getfixturevalue(name)
     harness: Harness = request.getfixturevalue("_testbed")
+    config = request.config
+    if stash.RUN_ORDER not in config.stash:
+        # Built once, at the first module: by now every hook that deselects or
+        # reorders tests (-k, --deselect, --lf, pytest-randomly) has run.
+        config.stash[stash.RUN_ORDER] = wider.RunOrder.of(request.session.items)
+    names = wider.ahead(config.stash[stash.RUN_ORDER], node, config.stash.get(stash.CURRENT, None))
+    if names:
+        # For later tests of the module: allowed even if this test uses no database.
+        with harness.blocker.allowed():
+            for name in names:
+                request.getfixturevalue(name)
     with reported():
         token = harness.enter_scope(strategy)
+    yield from _inside(config, wider.scope_rank(node), harness, token, node.nodeid)
+
+
+def _inside(
+    config: pytest.Config, rank: int, harness: Harness, token: Any, nodeid: str
+) -> Iterator[None]:
+    """Hold a scope open; at its end, wider fixtures set up inside go before its rollback."""
+    scopes = config.stash[stash.OPEN_SCOPES]
+    scope = wider.OpenScope(rank)
+    scopes.append(scope)
     yield
-    with reported():
-        harness.leave(token, node.nodeid)
+    scopes.pop()
+    try:
+        if scope.inside:
+            with harness.blocker.allowed():
+                wider.tear_down_inside(scope, nodeid)
+    finally:
+        with reported():
+            harness.leave(token, nodeid)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -203,6 +235,4 @@ def _testbed_test_scope(request: pytest.FixtureRequest) -> Iterator[None]:
     harness: Harness = request.getfixturevalue("_testbed")
     with reported():
         token = harness.enter_test(plan)
-    yield
-    with reported():
-        harness.leave(token, request.node.nodeid)
+    yield from _inside(request.config, wider.RANK["function"], harness, token, request.node.nodeid)

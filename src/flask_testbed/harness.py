@@ -325,6 +325,7 @@ class Harness:
                     self._active.close()
                     self._active = None
                 self.db.session.remove()
+                self._let_go_of_leftovers()
                 try:
                     drop_schema(self.db, self.inventory, keep_tables=self.settings.reuse_db)
                 except DropBlocked as exc:
@@ -345,6 +346,18 @@ class Harness:
             raise blocked
         # Refused after the last test ended: the run's error, no test is left to carry it.
         threads.report_refused()
+
+    def _let_go_of_leftovers(self) -> None:
+        """Close what a test left open on the app's connections before the run drops its tables.
+
+        A failing test's traceback keeps its half-read results alive (a
+        ``yield_per`` stream): on SQLite their statement would lock the table
+        against the DROP on the same connection. Every pooled connection is
+        closed (an in-memory database lives in its one connection: kept).
+        """
+        for engine in self.engines:
+            if not is_in_memory(engine.url):
+                engine.dispose()
 
     def _created(self, url: URL) -> bool:
         """Whether this run created the database: then everything in it is the run's."""
@@ -436,6 +449,10 @@ class Harness:
             with self.blocker.allowed():
                 self._active.settle()
 
+    def statements_run(self) -> int:
+        """How many statements the app ran on the pinned connections so far (0 if none)."""
+        return self._active.statements() if self._active is not None else 0
+
     def empty(self) -> None:
         assert self._active is not None
         with self.blocker.allowed():
@@ -450,8 +467,9 @@ class Harness:
         counts = ", ".join(f"{table}: {count}" for table, count in sorted(leaked.items()))
         raise LeakDetected(
             f"{nodeid} leaked rows past the isolation ({counts}): they were committed "
-            "behind the plugin's back, e.g. through an engine the test made itself with "
-            "create_engine(); every table was emptied so the next test starts clean"
+            "behind the plugin's back, through a connection SQLAlchemy did not make (the "
+            "driver's own connect(), another process); every table was emptied so the "
+            "next test starts clean"
         )
 
     def _activate(self, strategy: str) -> Isolation:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import fixtures, parallel
+from . import fixtures, parallel, wider
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
 from .errors import TestbedError, reported
@@ -18,8 +18,8 @@ from .harness import Harness, TestPlan
 from .stash import (
     CURRENT,
     HARNESS,
+    OPEN_SCOPES,
     PLAN,
-    PREREQUESTS,
     RUN_ERROR,
     SETTINGS,
     STRATEGY,
@@ -36,8 +36,8 @@ DATABASE_FIXTURES = frozenset(
 )
 MODULE_CLIENTS = frozenset({"client_module", "test_client_module"})
 MARKER_ARGUMENTS = ("strategy", "reset_sequences", "config")
-_WIDER = {"module": ("session", "package"), "class": ("session", "package", "module")}
 WATCH = "flask_testbed.watch"
+WIDER_WATCH = "flask_testbed.wider"
 _WATCHED = ("session", "package", "module", "class", "function")
 
 
@@ -55,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SETTINGS] = read_settings(config)
     except TestbedError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[OPEN_SCOPES] = []
     config.pluginmanager.register(fixtures, "flask_testbed.fixtures")
     # Its hooks run on an xdist controller only (xdist decides that after us).
     config.pluginmanager.register(parallel.Controller(load_harness), "flask_testbed.xdist")
@@ -199,6 +200,32 @@ class FixtureWatch:
         return result
 
 
+class WiderWatch:
+    """Notes the wider fixtures that set up inside a narrower scope's savepoint.
+
+    One that ran statements is torn down before that savepoint rolls back
+    (see :mod:`flask_testbed.wider`). Registered only when a test needs a
+    fixture wider than its module: it runs around every fixture's setup.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+        config = request.config
+        scopes = config.stash[OPEN_SCOPES]
+        if not scopes or wider.RANK.get(fixturedef.scope, 4) >= scopes[-1].rank:
+            return (yield)
+        harness = config.stash.get(HARNESS, None)
+        if harness is None or fixturedef.argname in DATABASE_FIXTURES:
+            return (yield)
+        before = harness.statements_run()
+        try:
+            return (yield)
+        finally:
+            # Reads count too: rows it looked up may be gone with the savepoint.
+            if harness.statements_run() != before:
+                scopes[-1].inside.append((fixturedef, request))
+
+
 def _watch_fixtures(config: pytest.Config, plans: list[TestPlan]) -> None:
     if config.pluginmanager.has_plugin(WATCH):
         return
@@ -213,9 +240,9 @@ def pytest_collection_modifyitems(
     """Plan the tests, classes and modules that touch the database."""
     default = config.stash[SETTINGS].strategy
     strategies: dict[pytest.Node, set[str]] = {}
-    prerequests: dict[pytest.Node, dict[str, None]] = {}
     plans: list[TestPlan] = []
     flows = []
+    wider_needed = False
     for item in items:
         marker = item.get_closest_marker(MARKER)
         names = getattr(item, "fixturenames", ())
@@ -228,12 +255,11 @@ def pytest_collection_modifyitems(
         if plan.shared:
             flows.append(item)
         _drop_idle_fixtures(item, database=True)
-        for scope, parent_type in (("module", pytest.Module), ("class", pytest.Class)):
+        wider_needed = wider_needed or wider.has_wider(item, DATABASE_FIXTURES)
+        for parent_type in (pytest.Module, pytest.Class):
             parent = item.getparent(parent_type)
             if parent is not None:
                 strategies.setdefault(parent, set()).add(plan.strategy)
-                wanted = prerequests.setdefault(parent, {})
-                wanted.update(dict.fromkeys(_wider_fixtures(item, _WIDER[scope])))
     for parent, found in strategies.items():
         # A module whose tests all agree uses their strategy; a mixed one, its own.
         if len(found) == 1:
@@ -241,8 +267,9 @@ def pytest_collection_modifyitems(
         else:
             marker = parent.get_closest_marker(MARKER)
             parent.stash[STRATEGY] = _plan(marker, parent, default).strategy
-        parent.stash[PREREQUESTS] = list(prerequests[parent])
     _watch_fixtures(config, plans)
+    if wider_needed and not config.pluginmanager.has_plugin(WIDER_WATCH):
+        config.pluginmanager.register(WiderWatch(), WIDER_WATCH)
     parallel.report_flows(config, flows)
 
 
@@ -264,24 +291,6 @@ def _drop_idle_fixtures(item: pytest.Item, database: bool) -> None:
     if any(name in names for name in idle):
         # A new list: the parametrized items of one function share theirs.
         item.fixturenames = [name for name in names if name not in idle]
-
-
-def _wider_fixtures(item: pytest.Item, scopes: tuple[str, ...]) -> list[str]:
-    """The item's fixtures of a wider scope than its module (or class).
-
-    A session-scoped fixture first requested by a module's second test would
-    otherwise set up inside the module's savepoint, and its rows would be
-    rolled back at the module's end while pytest keeps the fixture cached.
-    """
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return []
-    wider = []
-    for name in item.fixturenames:
-        definitions = info.name2fixturedefs.get(name)
-        if definitions and definitions[-1].scope in scopes and not definitions[-1].params:
-            wider.append(name)
-    return wider
 
 
 def _plan(marker: pytest.Mark | None, node: pytest.Node, default: str, shared: bool = False):

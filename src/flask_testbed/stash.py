@@ -9,6 +9,7 @@ import pytest
 
 from .config import Settings
 from .harness import Harness, TestPlan
+from .wider import OpenScope, RunOrder
 
 SETTINGS = pytest.StashKey[Settings]()
 HARNESS = pytest.StashKey[Harness]()
@@ -16,8 +17,10 @@ HARNESS = pytest.StashKey[Harness]()
 PLAN = pytest.StashKey[TestPlan]()
 #: the strategy of a module or class that holds database tests
 STRATEGY = pytest.StashKey[str]()
-#: higher-scoped fixtures a module or class must set up before its savepoint opens
-PREREQUESTS = pytest.StashKey["list[str]"]()
+#: the tests this run executes, in order (built when the first module begins)
+RUN_ORDER = pytest.StashKey[RunOrder]()
+#: the savepoints the plugin holds for modules, classes and tests, outermost first
+OPEN_SCOPES = pytest.StashKey[list[OpenScope]]()
 #: the test being set up, run or torn down
 CURRENT = pytest.StashKey["pytest.Item | None"]()
 #: an error of the run itself (its schema could not be built or dropped): reported once, at its end

@@ -97,6 +97,13 @@ class Backend:
         """
         return None
 
+    def is_missing_savepoint(self, error: BaseException) -> bool:
+        """Whether a RELEASE / ROLLBACK TO failed because the server no longer has the savepoint.
+
+        Only where DDL ends the transaction (and every savepoint with it).
+        """
+        return False
+
     def empty_tables(self, connection: Connection, tables: Sequence[Table]) -> None:
         """Delete every row of ``tables`` (given parents first), children first.
 
@@ -122,6 +129,13 @@ class Backend:
 
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         """Make the plugin's own cleanup give up on a lock after ``seconds``."""
+
+    def lift_lock_wait(self, connection: Connection) -> None:
+        """Give ``connection`` back the lock waits it had before :meth:`limit_lock_wait`.
+
+        After the plugin's transaction, before the pool hands the connection to
+        the app: the app's statements must wait as long as without the plugin.
+        """
 
     def is_lock_timeout(self, error: BaseException) -> bool:
         return False
@@ -210,9 +224,6 @@ class Backend:
             connection.exec_driver_sql("SELECT GET_LOCK(%(name)s, 0)", {"name": name}).scalar()
         )
 
-    def lock(self, connection: Connection, name: str) -> None:
-        """Wait for the run lock on ``name``."""
-        connection.exec_driver_sql("SELECT GET_LOCK(%(name)s, 86400)", {"name": name})
 
     @staticmethod
     def _quote(connection: Connection, name: str) -> str:
@@ -440,8 +451,6 @@ class PostgreSQLBackend(Backend):
             ).scalar()
         )
 
-    def lock(self, connection: Connection, name: str) -> None:
-        connection.exec_driver_sql("SELECT pg_advisory_lock(hashtext(%(name)s))", {"name": name})
 
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{seconds}s'")
@@ -665,9 +674,28 @@ class MySQLBackend(Backend):
             if names:
                 connection.exec_driver_sql(f"DROP {kind.upper()} IF EXISTS {', '.join(names)}")
 
+    def is_missing_savepoint(self, error: BaseException) -> bool:
+        orig = getattr(error, "orig", error)
+        return bool(getattr(orig, "args", None)) and orig.args[0] == _MYSQL_NO_SUCH_SAVEPOINT
+
     def limit_lock_wait(self, connection: Connection, seconds: int) -> None:
+        # Session variables: they outlive the transaction. What the connection had
+        # is read once per connection (its pool record keeps it), for lift_lock_wait.
+        if _MYSQL_LOCK_WAITS not in connection.info:
+            connection.info[_MYSQL_LOCK_WAITS] = tuple(
+                connection.exec_driver_sql(
+                    "SELECT @@SESSION.lock_wait_timeout, @@SESSION.innodb_lock_wait_timeout"
+                ).one()
+            )
         connection.exec_driver_sql(
             f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}"
+        )
+
+    def lift_lock_wait(self, connection: Connection) -> None:
+        lock_wait, innodb_lock_wait = connection.info[_MYSQL_LOCK_WAITS]
+        connection.exec_driver_sql(
+            f"SET SESSION lock_wait_timeout = {int(lock_wait)}, "
+            f"innodb_lock_wait_timeout = {int(innodb_lock_wait)}"
         )
 
     def is_lock_timeout(self, error: BaseException) -> bool:
@@ -711,6 +739,10 @@ _PG_IN_TRANSACTION = (2, 3)
 _PG_IDLE = 0
 # SERVER_STATUS_IN_TRANS of the MySQL protocol, from the last reply
 _MYSQL_IN_TRANSACTION = 1
+# where a connection's pool record keeps its own lock waits while the plugin's are set
+_MYSQL_LOCK_WAITS = "flask_testbed.lock_waits"
+# ER_SP_DOES_NOT_EXIST: "SAVEPOINT ... does not exist"
+_MYSQL_NO_SUCH_SAVEPOINT = 1305
 
 _BACKENDS = {
     "sqlite": SQLiteBackend(),

@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from .own_engines import keep_apart
 from .urls import is_in_memory, sqlite_path
 
 #: the table that marks a database as made by a plugin run
@@ -36,7 +37,7 @@ def mark(url: URL) -> None:
             connection.execute(_CREATE)
             connection.execute(_NOTE)
         return
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = keep_apart(sa.create_engine(url, poolclass=sa.pool.NullPool))
     try:
         with engine.begin() as connection:
             connection.exec_driver_sql(_CREATE)
@@ -57,7 +58,7 @@ def is_marked(url: URL) -> bool:
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MARK,)
             ).fetchone()
         return found is not None
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = keep_apart(sa.create_engine(url, poolclass=sa.pool.NullPool))
     try:
         with engine.connect() as connection:
             return sa.inspect(connection).has_table(MARK)

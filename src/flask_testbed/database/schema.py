@@ -16,7 +16,7 @@ from ..errors import TestbedError
 from . import fingerprint
 from .dialects import backend_for
 from .inventory import MIGRATION_VERSIONS, Inventory
-from .urls import masked
+from .urls import is_in_memory, masked
 
 #: how long the plugin's own DDL and cleanup wait for a lock before they give up
 DEFAULT_LOCK_TIMEOUT = 10
@@ -63,6 +63,25 @@ def maintenance(engine: Engine) -> Iterator[Connection]:
                 "open (a session or connection a fixture made itself, or another test run on "
                 "the same database); close it before the test ends"
             ) from None
+        finally:
+            _lift_lock_wait(connection)
+
+
+def _lift_lock_wait(connection: Connection) -> None:
+    """The plugin's lock waits never reach the app: the pool hands this connection out next.
+
+    A connection that cannot have them lifted (the server dropped it) is never
+    handed out again.
+    """
+    if connection.invalidated or connection.closed:
+        return
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        # Not transactional: the pool's reset of the connection keeps it.
+        backend_for(connection).lift_lock_wait(connection)
+    except DBAPIError:
+        connection.invalidate()
 
 
 @dataclass(frozen=True)
@@ -148,6 +167,8 @@ def drop_schema(db: Any, inventory: Inventory | None = None, keep_tables: bool =
     inventory = inventory or Inventory()
     cleared: set[int] = set()
     for _key, engine, metadata in binds(db):
+        if is_in_memory(engine.url):
+            continue  # it lives in its one connection, closed with the engine: nothing to drop
         _drop_made(inventory, engine, cleared, keep_built=keep_tables)
         if keep_tables:
             continue
@@ -206,6 +227,25 @@ def empty_all(db: Any) -> None:
     """Empty every table of every bind, each bind in one committed transaction."""
     for _key, engine, metadata in binds(db):
         with maintenance(engine) as connection:
+            empty_metadata(connection, metadata)
+
+
+def restore_schema(db: Any, inventory: Inventory | None = None) -> None:
+    """Every bind back to the schema the run built, with no rows: after a test committed for real.
+
+    On MariaDB/MySQL a test's DDL commits (``db.drop_all()``, ``create_all()``,
+    a ``CREATE TABLE``): the models' tables may be gone, and tables the test
+    made are there for good. The missing models' tables are created again,
+    what the run made beside them is dropped (the ``inventory`` says which:
+    never a user's), and every table is emptied. Where the schema is whole
+    this costs one look at the catalogue per bind more than emptying alone.
+    """
+    inventory = inventory or Inventory()
+    cleared: set[int] = set()
+    for _key, engine, metadata in binds(db):
+        _drop_made(inventory, engine, cleared, keep_built=True)
+        with maintenance(engine) as connection:
+            metadata.create_all(connection)  # checkfirst: only the tables that are gone
             empty_metadata(connection, metadata)
 
 

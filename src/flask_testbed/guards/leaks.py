@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..database.dialects import backend_for, qualified_name
+from ..database.own_engines import keep_apart
 from ..database.schema import binds
 
 
@@ -27,7 +28,8 @@ class LeakCheck:
             url = engine.url
             if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
                 continue  # an in-memory database has no other connection to commit from
-            observer = sa.create_engine(url.render_as_string(hide_password=False))
+            # Its own connection, never the pinned one: it sees only what really committed.
+            observer = keep_apart(sa.create_engine(url.render_as_string(hide_password=False)))
             # The same test twins of other schemas as the app's engine, never the real ones.
             mapping = engine.get_execution_options().get("schema_translate_map")
             if mapping:

@@ -11,7 +11,7 @@ from .cleanup import RecreateIsolation, TruncateIsolation
 from .transaction import IsolationBroken, TransactionIsolation
 
 _FACTORIES: dict[str, Callable[[Any, Inventory], Isolation]] = {
-    "transaction": lambda db, _inventory: TransactionIsolation(db),
+    "transaction": TransactionIsolation,
     "truncate": lambda db, _inventory: TruncateIsolation(db),
     "recreate": RecreateIsolation,
 }

@@ -40,6 +40,13 @@ class Isolation(Protocol):
         Called before a test's fixtures are set up; raises if it failed.
         """
 
+    def statements(self) -> int:
+        """A count that grows whenever the app runs a statement whose effect a rollback undoes.
+
+        A fixture that grew it inside a savepoint depends on that savepoint's
+        rows. Strategies without savepoints return 0.
+        """
+
     def empty(self) -> None:
         """Delete every row of every table now (the ``clean_database`` fixture)."""
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -35,6 +35,7 @@ from ..database.dialects import backend_for
 from ..guards import forks
 from ..guards.callers import check_caller
 from .handout import guard_driver_handout
+from .routing import original_connect
 
 
 class PinnedEngine:
@@ -58,7 +59,7 @@ class PinnedEngine:
         self.left_transaction = False
 
     def pin(self) -> None:
-        connection = self.engine.connect()
+        connection = original_connect(self.engine)
         self._outer = connection.begin()
         original = connection._execute_context
         lock = self.lock
@@ -82,12 +83,19 @@ class PinnedEngine:
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
         guard_driver_handout(connection, self.await_reply)
         forks.watch_pinned(dbapi, self.backend.socket_of)
+        set_options = connection.execution_options
+
+        def execution_options(**options: Any) -> Connection:
+            # Shared by the whole test: its isolation level cannot change inside the
+            # transaction (a session's connection(execution_options=...) asks for it).
+            options.pop("isolation_level", None)
+            return set_options(**options)
+
+        connection.execution_options = execution_options  # type: ignore[method-assign]
         self.connection = connection
-        self.engine.connect = self._hand_out  # type: ignore[method-assign]
 
     def unpin(self) -> None:
-        """Roll back everything and give the engine its own ``connect`` back."""
-        self.engine.__dict__.pop("connect", None)
+        """Roll back everything and close the pinned connection."""
         connection, self.connection = self.connection, None
         if connection is None:
             return
@@ -140,6 +148,19 @@ class PinnedEngine:
             with self.lock:
                 self._read_reply()
 
+    def lost_connection(self, error: BaseException) -> bool:
+        """Whether ``error`` says the server closed the pinned connection (a restart, a KILL)."""
+        if isinstance(error, ReplyFailed):
+            error = error.error
+        if isinstance(error, DBAPIError):
+            if error.connection_invalidated:
+                return True
+            error = error.orig
+        try:
+            return bool(self.engine.dialect.is_disconnect(error, self._dbapi, None))
+        except Exception:  # a dialect that cannot judge a raw driver error: not known lost
+            return False
+
     def _read_reply(self) -> None:
         # Keeps a failure until settle() takes it: a statement of the app that
         # read the reply first (a live server's thread) must not swallow it.
@@ -152,8 +173,35 @@ class PinnedEngine:
         if self._failure is not None:
             raise self._failure
 
-    def _hand_out(self) -> IsolatedConnection:
-        return IsolatedConnection(self)
+    def hand_out(self, engine: Engine | None = None) -> IsolatedConnection:
+        """What ``engine.connect()`` returns: a connection of its own inside the sandbox."""
+        connection = IsolatedConnection(self)
+        if engine is not None and engine is not self.engine:
+            # A copy (execution_options) or another engine on this database: its options.
+            options = engine.get_execution_options()
+            if options:
+                connection.execution_options(**options)
+        return connection
+
+    def hand_out_raw(self, engine: Engine | None = None) -> IsolatedDriverConnection:
+        """What ``engine.raw_connection()`` returns: the driver's API, inside the sandbox."""
+        return IsolatedDriverConnection(self.hand_out(engine))
+
+    @contextlib.contextmanager
+    def begin(self, engine: Engine | None = None) -> Iterator[IsolatedConnection]:
+        """``engine.begin()`` (``create_all``, ``drop_all``), ended by the handle's own commit.
+
+        SQLAlchemy's would end the savepoint itself, around the handle, where
+        a savepoint the server dropped (DDL on MariaDB/MySQL) fails the test.
+        """
+        with self.hand_out(engine) as connection:
+            connection.begin()
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
 
 
 class ReplyFailed(Exception):
@@ -183,6 +231,7 @@ class IsolatedConnection(Connection):
         self._transaction: Any = None
         self._options: dict[str, Any] = {}
         self._closed = False
+        self._autocommit = False
 
     def __getattribute__(self, name: str) -> Any:
         if name in _OWN or name.startswith("__"):
@@ -239,33 +288,77 @@ class IsolatedConnection(Connection):
 
     def commit(self) -> None:
         if self.in_transaction():
-            self._transaction.commit()
+            with self._gone_with_its_transaction():
+                self._transaction.commit()
 
     def rollback(self) -> None:
         if self.in_transaction():
+            with self._gone_with_its_transaction():
+                self._transaction.rollback()
+
+    @contextlib.contextmanager
+    def _gone_with_its_transaction(self) -> Iterator[None]:
+        """A savepoint the server dropped with its transaction ends quietly.
+
+        DDL on MariaDB/MySQL commits and takes every savepoint with it: the
+        RELEASE of ``db.create_all()``'s own ``engine.begin()`` would fail the
+        test with a raw "SAVEPOINT does not exist", where the plugin reports
+        the commit itself, in one line, at the test's end. SQLAlchemy has made
+        the savepoint inactive after the failed statement: ending it sends nothing.
+        """
+        try:
+            yield
+        except DBAPIError as exc:
+            if not self._pinned.backend.is_missing_savepoint(exc):
+                raise
             self._transaction.rollback()
 
     def close(self) -> None:
         if not self._closed:
-            self.rollback()
+            if self._autocommit:
+                self.commit()
+            else:
+                self.rollback()
             self._closed = True
 
     def execution_options(self, **options: Any) -> IsolatedConnection:
         # Kept to this handle: the pinned connection is shared with the whole test.
+        level = options.pop("isolation_level", None)
+        if level is not None:
+            # AUTOCOMMIT keeps each statement's work in the sandbox at once;
+            # any other level is the pinned connection's (one transaction).
+            self._autocommit = str(level).upper() == "AUTOCOMMIT"
         self._options.update(options)
         return self
 
+    def get_execution_options(self) -> Any:
+        options = dict(self._connection.get_execution_options())
+        options.update(self._options)
+        if self._autocommit:
+            options["isolation_level"] = "AUTOCOMMIT"
+        return options
+
     def execute(self, statement: Any, parameters: Any = None, *, execution_options: Any = None):
-        self._autobegin()
-        return self._connection.execute(
-            statement, parameters, execution_options=self._merged(execution_options)
+        return self._run(
+            self._connection.execute, statement, parameters, execution_options
         )
 
     def exec_driver_sql(self, statement: str, parameters: Any = None, execution_options=None):
-        self._autobegin()
-        return self._connection.exec_driver_sql(
-            statement, parameters, execution_options=self._merged(execution_options)
+        return self._run(
+            self._connection.exec_driver_sql, statement, parameters, execution_options
         )
+
+    def _run(self, method: Any, statement: Any, parameters: Any, options: Any) -> Any:
+        if self._autocommit and self.in_transaction():
+            # The previous statement's work stays (its result has been read by now).
+            self.commit()
+        self._autobegin()
+        try:
+            return method(statement, parameters, execution_options=self._merged(options))
+        except Exception:
+            if self._autocommit:
+                self.rollback()
+            raise
 
     def scalar(self, statement: Any, parameters: Any = None, *, execution_options: Any = None):
         return self.execute(statement, parameters, execution_options=execution_options).scalar()
@@ -291,4 +384,44 @@ class IsolatedConnection(Connection):
 # What IsolatedConnection answers itself; everything else is the pinned connection's.
 _OWN = frozenset(
     name for name in vars(IsolatedConnection) if not name.startswith("__")
-) | {"_pinned", "_connection", "_transaction", "_options", "_closed"}
+) | {"_pinned", "_connection", "_transaction", "_options", "_closed", "_autocommit"}
+
+
+class IsolatedDriverConnection:
+    """What ``engine.raw_connection()`` returns while the engine is pinned.
+
+    The driver's API on the pinned connection, with the transaction of an
+    :class:`IsolatedConnection`: ``commit()`` keeps the work inside the test's
+    sandbox, ``rollback()`` and ``close()`` without a commit undo it.
+    """
+
+    def __init__(self, connection: IsolatedConnection) -> None:
+        self._isolated = connection
+
+    @property
+    def dbapi_connection(self) -> Any:
+        return self._isolated.connection.dbapi_connection
+
+    driver_connection = dbapi_connection
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        self._isolated._autobegin()
+        return self.dbapi_connection.cursor(*args, **kwargs)
+
+    def commit(self) -> None:
+        self._isolated.commit()
+
+    def rollback(self) -> None:
+        self._isolated.rollback()
+
+    def close(self) -> None:
+        self._isolated.close()
+
+    def __enter__(self) -> IsolatedDriverConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dbapi_connection, name)

@@ -15,15 +15,18 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
 
-from ..database.schema import binds, empty_all, empty_metadata
+from ..database.inventory import Inventory
+from ..database.schema import binds, empty_metadata, restore_schema
 from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.urls import masked
 from ..errors import TestbedError
+from . import routing
 from .pinning import PinnedEngine, ReplyFailed
+from .routing import Router
 
 
 class IsolationBroken(TestbedError):
@@ -48,12 +51,15 @@ class _Scope:
 class TransactionIsolation:
     name = "transaction"
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, inventory: Inventory | None = None) -> None:
         self.db = db
+        #: what the run may drop when it heals after DDL that committed (MariaDB/MySQL)
+        self.inventory = inventory or Inventory()
         self.pins: list[PinnedEngine] = []
         self._by_engine: dict[Any, PinnedEngine] = {}
         self._scopes: list[_Scope] = []
         self._pinned_connections: set[int] = set()
+        self._router = Router()
         self._original_get_bind: Any = None
         self._run_wrote = False
         #: per depth, a savepoint rolled back to and kept for the next scope at that depth,
@@ -72,12 +78,19 @@ class TransactionIsolation:
         if self.pins:
             return
         close_all_sessions()
+        router = self._router = Router()
         for _key, engine, _metadata in binds(self.db):
-            pinned = PinnedEngine(engine)
-            pinned.pin()
-            self.pins.append(pinned)
+            # Two binds on one database share its connection: they see each
+            # other's commits, and one's row lock never waits on the other's.
+            pinned = router.pinned_for_key(engine)
+            if pinned is None:
+                pinned = PinnedEngine(engine)
+                pinned.pin()
+                self.pins.append(pinned)
+                self._fresh[id(pinned)] = pinned.statements
+            router.add(engine, pinned)
             self._by_engine[engine] = pinned
-            self._fresh[id(pinned)] = pinned.statements
+        routing.install(router)
         self._pinned_connections = {id(p.connection) for p in self.pins}
         self._route_sessions()
         event.listen(Session, "after_begin", self._on_session_begin)
@@ -97,6 +110,8 @@ class TransactionIsolation:
         event.remove(Session, "after_transaction_create", self._on_session_transaction)
         close_all_sessions()
         self._unroute_sessions()
+        routing.uninstall(self._router)
+        self._router.clear()
         pins, self.pins = self.pins, []
         self._by_engine.clear()
         self._scopes.clear()
@@ -155,7 +170,9 @@ class TransactionIsolation:
                 self._scopes[-1].inserted.extend(scope.inserted)
             return
         # Not waited for: the next use of the connection reads the reply.
-        self._run_on_pins(lambda pinned: pinned.send(self._rollback(pinned, scope, depth), test))
+        self._run_on_pins(
+            lambda pinned: pinned.send(self._rollback(pinned, scope, depth), test), test
+        )
         # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
         # so that the sessions' rollback below sends nothing (one round trip less).
         for pinned in self.pins:
@@ -215,28 +232,42 @@ class TransactionIsolation:
             # enclosing scope): that belongs outside, so merge it and start over.
             pinned.run([f"RELEASE SAVEPOINT {name}", f"SAVEPOINT {name}"])
 
-    def _run_on_pins(self, step: Any) -> None:
-        """Run ``step`` on each pinned engine; a failure means the database ended ours."""
+    def _run_on_pins(self, step: Any, test: str = "") -> None:
+        """Run ``step`` on each pinned engine; a failure means the database ended ours.
+
+        ``test`` is the test whose end ``step`` is, when it is one.
+        """
         broken = None
         for pinned in self.pins:
             try:
                 step(pinned)
             except Exception as exc:  # the driver's own error class
                 broken = broken or (pinned, exc)
-        if broken is not None:
-            self.heal()
-            pinned, exc = broken
-            where = ""
-            if isinstance(exc, ReplyFailed):
-                exc, where = exc.error, f" during {exc.test}" if exc.test else ""
+        if broken is None:
+            return
+        pinned, exc = broken
+        lost = pinned.lost_connection(exc)
+        self.heal()
+        if isinstance(exc, ReplyFailed):
+            exc, test = exc.error, exc.test or test
+        where = f" during {test}" if test else ""
+        if lost:
             raise IsolationBroken(
-                f"the database ended the test transaction on {masked(pinned.engine.url)}{where}"
-                f" ({_first_line(exc)}): something committed for real, e.g. DDL or TRUNCATE on "
-                "MySQL/MariaDB or an explicit COMMIT (or the server dropped the connection); its "
-                "writes were committed, so every table "
-                "was emptied to keep later tests clean. Mark such a test "
-                "@pytest.mark.testbed(strategy='truncate') or 'recreate'"
+                f"the server closed the connection{where}: its writes were rolled back by the "
+                f"server ({masked(pinned.engine.url)}: {_first_line(exc)}); the tests after it "
+                "run on a new connection, and module or session data written before is gone"
             )
+        raise IsolationBroken(
+            f"the database ended the test transaction on {masked(pinned.engine.url)}{where}"
+            f" ({_first_line(exc)}): something committed for real, e.g. DDL or TRUNCATE on "
+            "MySQL/MariaDB or an explicit COMMIT; its writes were committed, so every table "
+            "was emptied (and the models' tables made again where the test dropped them) "
+            "to keep later tests clean. Mark such a test "
+            "@pytest.mark.testbed(strategy='truncate') or 'recreate'"
+        )
+
+    def statements(self) -> int:
+        return sum(pinned.statements for pinned in self.pins)
 
     def empty(self) -> None:
         for _key, engine, metadata in binds(self.db):
@@ -253,6 +284,7 @@ class TransactionIsolation:
         cls = FlaskSQLAlchemySession
         inherited = self._original_get_bind = cls.get_bind
         by_engine = self._by_engine
+        router = self._router
         # The extension's answer depends on the extension, the current app, the
         # mapper and the clause's table only (given a default engine, which ends
         # its search), and finding the app's engines is most of its cost: a
@@ -274,7 +306,10 @@ class TransactionIsolation:
                     routes[key] = route
             found, pinned = route
             if pinned is None:
-                return found
+                # Another app's engine on one of the run's databases joins it too.
+                pinned = router.find(found) if isinstance(found, Engine) else None
+                if pinned is None:
+                    return found
             # Set here rather than on the sessionmaker: a session created before
             # the engines were pinned would otherwise join with rollback_only.
             session.join_transaction_mode = "create_savepoint"
@@ -352,7 +387,12 @@ class TransactionIsolation:
                 break
 
     def heal(self) -> None:
-        """Start over after a commit behind our back: nothing rolls it back, so empty it all."""
+        """Start over after a commit behind our back: nothing rolls it back, so empty it all.
+
+        DDL that committed may have dropped the models' tables or made others:
+        the schema is restored as the run built it. The scopes are opened again
+        whatever happens, so the next test's scope bookkeeping stays whole.
+        """
         depth = len(self._scopes)
         for pinned in self.pins:
             # Every table is emptied below, whatever another engine's reply says;
@@ -361,10 +401,12 @@ class TransactionIsolation:
                 pinned.settle()
             _disarm(pinned, None)  # their savepoints are gone with the transaction
         self.close()
-        empty_all(self.db)
-        self.open()
-        for _ in range(depth):
-            self.enter()
+        try:
+            restore_schema(self.db, self.inventory)
+        finally:
+            self.open()
+            for _ in range(depth):
+                self.enter()
 
 
 def _forget_inserted(inserted: list[tuple[Session, Any]]) -> None:
