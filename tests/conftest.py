@@ -6,6 +6,7 @@ pytest session on a small app (``tests/apps``), once per backend.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -180,9 +181,15 @@ class Shop:
         """An inner run in this process (fast; pytester restores sys.modules after it)."""
         return self._run(self.pytester.runpytest, "-p", "no:randomly", *args, **files)
 
-    def run_subprocess(self, *args: str, **files: str) -> pytest.RunResult:
-        """A run in a process of its own: for xdist, and for runs that must not share state."""
-        return self._run(self.pytester.runpytest_subprocess, *args, **files)
+    def run_subprocess(
+        self, *args: str, timeout: float | None = None, **files: str
+    ) -> pytest.RunResult:
+        """A run in a process of its own: for xdist, and for runs that must not share state.
+
+        ``timeout`` (seconds) fails the test if the run hangs.
+        """
+        runner = functools.partial(self.pytester.runpytest_subprocess, timeout=timeout)
+        return self._run(runner, *args, **files)
 
     def _run(self, runner, *args: str, **files: str) -> pytest.RunResult:
         if files:

@@ -430,7 +430,7 @@ def test_3_starts_clean_again(client):
 def test_scope_fixtures_run_only_where_they_isolate_something(shop):
     result = shop.run(
         "--setup-show",
-        test_scopes="""
+        test_where_scopes_run="""
 import pytest
 from shop import Item, db
 

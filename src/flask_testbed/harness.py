@@ -7,7 +7,7 @@ The fixtures and hooks stay thin: they tell the harness where pytest is
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from .database.secrets import scrub
 from .database.servers import clone_database, drop_database, ensure_database
 from .database.urls import masked
 from .errors import TestbedError, one_line
+from .guards import forks, threads
 from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
 from .guards.queries import QueryCounter
@@ -73,6 +74,8 @@ class ScopeToken:
     shared: bool
     #: a test's scope (not a module's or class's): it runs in an app context of its own
     test: bool = False
+    #: a test's: the threads alive when it began (those it starts must not outlive it)
+    threads: Sequence[Any] = ()
 
 
 class Harness:
@@ -179,8 +182,10 @@ class Harness:
 
     def start(self) -> None:
         """Check, then create the schema and open the default strategy, in an app context."""
+        threads.forget()
         try:
             self._prepare()
+            forks.watch_engines(self.engines)
             with self.blocker.allowed():
                 reuse = self.settings.reuse_db and not self.settings.create_db
                 cloned = self._clone_templates(reuse) if self.templates else set()
@@ -346,6 +351,8 @@ class Harness:
             self._release()
         if blocked is not None and not self._dropped_whole(blocked.url):
             raise blocked
+        # Refused after the last test ended: the run's error, no test is left to carry it.
+        threads.report_refused()
 
     def _let_go_of_leftovers(self) -> None:
         """Close what a test left open on the app's connections before the run drops its tables.
@@ -408,6 +415,7 @@ class Harness:
         for engine in self._later_engines:
             engine.dispose()
         self._later_engines = []
+        forks.unwatch_engines(self.engines)
         self.contexts.uninstall()
         release_claim(self.app)
         self.started = False
@@ -431,7 +439,11 @@ class Harness:
         # Each test gets back the config it started with, and runs in an app
         # context of its own (so does each of its requests).
         token = ScopeToken(
-            isolation, self._generation, plan.shared, test=True
+            isolation,
+            self._generation,
+            plan.shared,
+            test=True,
+            threads=threads.threads_now(),
         )
         self.config.remember()
         if plan.config:
@@ -442,6 +454,9 @@ class Harness:
     def leave(self, token: ScopeToken, nodeid: str = "") -> None:
         # A strategy switch ended this scope already, along with its data.
         current = token.generation == self._generation and token.isolation is self._active
+        if token.test:
+            # Before the rollback: a statement the test's threads send later is refused.
+            threads.mark_outliving(token.threads, nodeid)
         try:
             if current:
                 with self.blocker.allowed():
@@ -455,6 +470,8 @@ class Harness:
         if current and token.test and self._leaks is not None:
             with self.blocker.allowed():
                 self._check_leaks(token.isolation, nodeid)
+        if token.test:
+            threads.report_refused()
 
     def settle(self) -> None:
         """Before a test's fixtures: finish what the previous test's end left in flight."""

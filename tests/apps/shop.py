@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 
 from flask import Flask, g, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
@@ -12,6 +13,9 @@ db = SQLAlchemy()
 
 #: "mails" sent once a commit succeeded, as an after_commit listener would
 outbox = []
+
+#: what the jobs of /items/later raised, in their own thread
+job_errors = []
 
 
 class Item(db.Model):
@@ -138,6 +142,24 @@ def create_app(config_name=None):
         worker.start()
         worker.join()
         return jsonify(names())
+
+    @app.post("/items/later")
+    def add_item_later():
+        """Answers at once; a job commits the item a moment later (never joined)."""
+        name = request.json["name"]
+        delay = request.json.get("delay", 0.3)
+
+        def job():
+            time.sleep(delay)
+            try:
+                with app.app_context():
+                    db.session.add(Item(name=name))
+                    db.session.commit()
+            except Exception as exc:
+                job_errors.append(str(exc))
+
+        threading.Thread(target=job, daemon=True).start()
+        return jsonify(queued=name), 202
 
     @app.post("/audit")
     def audit():

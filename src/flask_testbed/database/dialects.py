@@ -89,6 +89,14 @@ class Backend:
         """
         return False
 
+    def socket_of(self, dbapi_connection) -> int | None:
+        """The file descriptor of the driver connection's socket to the server, if known.
+
+        A child forked from the run replaces it with a dead one (guards/forks.py).
+        None where there is no socket (SQLite) or the driver does not tell.
+        """
+        return None
+
     def is_missing_savepoint(self, error: BaseException) -> bool:
         """Whether a RELEASE / ROLLBACK TO failed because the server no longer has the savepoint.
 
@@ -387,6 +395,10 @@ class PostgreSQLBackend(Backend):
         cursor.execute(f"SET lock_timeout = '{int(seconds)}s'")
         cursor.close()
 
+    def socket_of(self, dbapi_connection) -> int | None:
+        fileno = getattr(dbapi_connection, "fileno", None)  # psycopg 3's public API
+        return fileno() if fileno is not None else None
+
     def maintenance_url(self, url: URL) -> URL:
         return url.set(database="postgres")
 
@@ -608,6 +620,9 @@ class MySQLBackend(Backend):
         status = getattr(dbapi_connection, "server_status", None)
         return status is not None and not status & _MYSQL_IN_TRANSACTION
 
+    def socket_of(self, dbapi_connection) -> int | None:
+        return _pymysql_socket(dbapi_connection)
+
     def clone_database(self, connection: Connection, source: str, target: str) -> None:
         # No TEMPLATE here. SHOW CREATE TABLE replayed in the target creates each
         # table with its indexes and foreign keys in one statement: about 0.7 s
@@ -770,6 +785,18 @@ def _describe(rows) -> str:
         f"{', last query: ' + ' '.join(str(query).split()) if query else ''})"
         for pid, state, detail, query in rows
     )
+
+
+def _pymysql_socket(dbapi_connection) -> int | None:
+    """PyMySQL's socket descriptor: its private ``_sock``, the only place it is kept.
+
+    None when the driver has no such attribute (another driver, a later
+    PyMySQL): a forked child then relies on the refusal of every statement
+    alone, its copy of the socket left as it is.
+    """
+    sock = getattr(dbapi_connection, "_sock", None)
+    fileno = getattr(sock, "fileno", None)
+    return fileno() if callable(fileno) else None
 
 
 def _mysql_read_committed(dbapi_connection, connection_record) -> None:

@@ -32,6 +32,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 
 from ..database.dialects import backend_for
+from ..guards import forks
+from ..guards.callers import check_caller
+from .handout import guard_driver_handout
 from .routing import original_connect
 
 
@@ -64,6 +67,7 @@ class PinnedEngine:
         left = self.backend.left_transaction
 
         def execute_serialised(*args: Any, **kwargs: Any) -> Any:
+            check_caller()  # a forked child, a thread that outlived its test
             with lock:
                 if self._reply is not None or self._failure is not None:
                     self._read_reply()
@@ -77,6 +81,8 @@ class PinnedEngine:
                 return result
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
+        guard_driver_handout(connection, self.await_reply)
+        forks.watch_pinned(dbapi, self.backend.socket_of)
         set_options = connection.execution_options
 
         def execution_options(**options: Any) -> Connection:
@@ -93,6 +99,7 @@ class PinnedEngine:
         connection, self.connection = self.connection, None
         if connection is None:
             return
+        forks.unwatch_pinned(self._dbapi)
         try:
             # The transaction ends here whatever the reply said.
             with contextlib.suppress(ReplyFailed):
