@@ -127,7 +127,7 @@ def database_exists(url: sa.URL) -> bool:
 
 def runs_at_once(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 180) -> list[str]:
     """Start two identical pytest runs together; their outputs, once both passed."""
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     runs = [
         subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -189,7 +189,8 @@ class Shop:
         ``timeout`` (seconds) fails the test if the run hangs.
         """
         runner = functools.partial(self.pytester.runpytest_subprocess, timeout=timeout)
-        return self._run(runner, *args, **files)
+        # In a fixed order unless the run opts in with "-p", "randomly".
+        return self._run(runner, "-p", "no:randomly", *args, **files)
 
     def _run(self, runner, *args: str, **files: str) -> pytest.RunResult:
         if files:

@@ -102,7 +102,7 @@ def suite(modules: int = 4, per_kind: int = 2) -> dict[str, str]:
     return files
 
 
-COMMON = ("--testbed-check-leaks", "-o", "testbed_uncommitted=ignore")
+COMMON = ("--testbed-check-leaks", "-o", "testbed_uncommitted=ignore", "-p", "randomly")
 TESTS = 4 * 2 * len(KINDS) * 2
 
 
