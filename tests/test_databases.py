@@ -296,3 +296,17 @@ def test_holds_a_lock_past_the_end(db_session):
     assert len(errors) == 1, output
     assert "waited 2 s for a lock held by connection" in errors[0]
     drop_database(sa.make_url(configured).set(database=f"test_{own('shop_held')}"))
+
+
+def test_reuse_db_rebuilds_a_schema_whose_tables_are_gone(shop):
+    """The record says current, but a table was dropped since (by hand, by a killed run)."""
+    tests = "def test_uses_tags(client):\n    assert client.get('/items').json == []\n"
+    shop.run("--reuse-db", test_tags=tests).assert_outcomes(passed=1)
+    engine = sa.create_engine(shop.database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE tag"))
+    engine.dispose()
+    result = shop.run("--reuse-db", test_tags=tests)
+    result.assert_outcomes(passed=1)
+    assert shop.has_table("tag")
+    shop.run(test_tags=tests).assert_outcomes(passed=1)  # without --reuse-db: dropped at the end

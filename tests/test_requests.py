@@ -159,9 +159,6 @@ def test_module_data_is_usable_in_the_test_s_session(client, seed):
     assert item in db.session.deleted
     db.session.rollback()
 
-def test_module_data_is_back(client, seed):
-    assert client.get("/items").json == ["seed"]
-
 def test_with_client_keeps_the_last_request_for_inspection(client, app):
     assert client.application is app
     with client:
@@ -182,7 +179,7 @@ def test_a_module_client_too(client_module):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_the_test_and_each_request_run_in_app_contexts_of_their_own(shop, strategy):
     result = shop.run(f"--testbed-strategy={strategy}", test_contexts=CONTEXTS)
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=5)
 
 
 VERSIONED_APP = """

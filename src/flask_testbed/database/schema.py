@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import close_all_sessions
@@ -118,7 +119,9 @@ def create_schema(
         current = _wanted(engine, metadata, migrations)
         if reuse or key in cloned:
             with maintenance(engine) as connection:
-                if fingerprint.stored(connection, key) == current:
+                if fingerprint.stored(connection, key) == current and _tables_present(
+                    connection, metadata
+                ):
                     if key not in cloned:
                         backend.empty_tables(connection, metadata.sorted_tables)
                     continue
@@ -151,7 +154,16 @@ def is_current(db: Any, key: str | None, migrations: Migrations | None = None) -
     if metadata is None:
         return True
     with engine.connect() as connection:
-        return fingerprint.stored(connection, key) == _wanted(engine, metadata, migrations)
+        return fingerprint.stored(
+            connection, key
+        ) == _wanted(engine, metadata, migrations) and _tables_present(connection, metadata)
+
+
+def _tables_present(connection: Connection, metadata: MetaData) -> bool:
+    """Whether the models' tables are there: the record says current, but a table may
+    have gone since (dropped by hand, by a test, by a run killed mid-drop). One query."""
+    present = set(sa.inspect(connection).get_table_names())
+    return all(table.name in present for table in metadata.tables.values() if table.schema is None)
 
 
 def _wanted(engine: Engine, metadata: MetaData, migrations: Migrations | None) -> str:
