@@ -38,7 +38,8 @@ class _Scope:
     savepoint: str
     # Sessions that began a transaction on a pinned connection during this
     # scope, in order: they are rolled back newest first before the savepoint.
-    sessions: list[Session] = field(default_factory=list)
+    # (A dict as an ordered set: a test with many requests begins many sessions.)
+    sessions: dict[Session, None] = field(default_factory=dict)
     # Per pinned connection, its SQLAlchemy nested transaction when the scope began.
     base: dict[int, Any] = field(default_factory=dict)
     # Objects the scope inserted: their rows go with the savepoint, so they must
@@ -212,7 +213,7 @@ class TransactionIsolation:
 
     def _end_sessions(self, scope: _Scope) -> None:
         """Roll back the sessions that began in the scope, newest first, then leaked handles."""
-        for session in reversed(scope.sessions):
+        for session in reversed(list(scope.sessions)):
             if session.join_transaction_mode == "rollback_only" and isinstance(
                 session.bind, Connection
             ):
@@ -327,9 +328,7 @@ class TransactionIsolation:
 
     def _on_session_begin(self, session: Session, transaction: Any, connection: Any) -> None:
         if self._scopes and id(connection) in self._pinned_connections:
-            sessions = self._scopes[-1].sessions
-            if session not in sessions:
-                sessions.append(session)
+            self._scopes[-1].sessions[session] = None
 
     def _on_session_transaction(self, session: Session, transaction: Any) -> None:
         """A second session on the connection a session uses joins that session's transaction.
