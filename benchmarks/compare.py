@@ -2,6 +2,7 @@
 
     python -m benchmarks.compare HEAD~1 HEAD --backend postgresql --tables 10
     python -m benchmarks.compare none HEAD --backend mariadb   # against no isolation
+    python -m benchmarks.compare 0d4e29e HEAD --requests 5     # five requests per test
 
 The isolation benchmark runs its approaches in lockstep, each test waiting for
 its turn, which compares approaches under the same machine conditions but
@@ -11,7 +12,9 @@ run does; the revisions take turns round after round, so that a slow minute
 of the machine lands on all of them. The table gives each revision's median
 per-test time at the test's edges (setup + teardown) and in all, per round,
 and both against the first one's. ``none`` stands for no isolation at all (the
-isolation benchmark's floor) in place of a revision.
+isolation benchmark's floor) in place of a revision. ``--requests R`` makes each
+test make R requests instead of one (see :mod:`.synth`): a revision's extra cost
+per request is (its difference at R - its difference at 1) / (R - 1).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                         default="transaction")
     parser.add_argument("--tables", type=int, default=10)
     parser.add_argument("--tests", type=int, default=300)
+    parser.add_argument("--requests", type=_positive, default=1,
+                        help="requests per test, POST and GET in turn (default 1)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--url", default=None, help="a database on the server (default: env)")
     args = parser.parse_args(argv)
@@ -48,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         approaches = [FLOOR if rev == "none" else APPROACHES[args.strategy]
                       for rev in args.revisions]
         projects = {approach.key: prepare(workdir / approach.key, approach, args.tables,
-                                          args.tests) for approach in approaches}
+                                          args.tests, args.requests)
+                    for approach in approaches}
         # Each revision is exported once; the runs then only switch between them.
         labels: list[str] = []
         plugins: list[Path | None] = []
@@ -71,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                         raise SystemExit(f"the run of {rev} failed:\n{result.error}")
                     runs[index].append(result)
             print(f"# {args.strategy} on {bench.version()}, T={args.tables}, N={args.tests}, "
-                  f"{args.rounds} rounds, each run freely in turn\n")
+                  f"{args.requests} request(s) per test, {args.rounds} rounds, each run "
+                  "freely in turn\n")
             print(table(labels, runs))
         finally:
             bench.drop()
@@ -97,6 +104,13 @@ def table(labels: list[str], runs: list[list[RunResult]]) -> str:
             f"| {middle[1]:.2f} | {middle[1] - first[1]:+.2f} ({middle[1] / first[1]:.3f}x) |"
         )
     return "\n".join(lines)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be 1 or more")
+    return value
 
 
 def _edges(run: RunResult) -> list[float]:
