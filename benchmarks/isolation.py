@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tables", type=_ints, default=None,
                         help="comma-separated schema sizes, multiples of 5 (default 10,50,200)")
     parser.add_argument("--tests", type=int, default=None, help="tests per suite (default 300)")
+    parser.add_argument("--requests", type=int, default=1,
+                        help="requests per test, POST and GET in turn (default 1)")
     parser.add_argument("--repeats", type=int, default=None,
                         help=f"runs per cell (default 3; at most {SLOW_REPEATS} for the "
                         "approaches that rebuild the schema; quick 1)")
@@ -91,6 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.output = args.output or (RESULTS / "quick" if args.quick else RESULTS)
     if FLOOR not in args.approaches:
         args.approaches.insert(0, FLOOR)
+    if args.requests < 1:
+        parser.error("--requests: each test makes at least one request")
     if any(t < 5 or t % 5 for t in args.tables):
         parser.error("--tables: each size must be a positive multiple of 5")
     return args
@@ -105,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": report.machine(),
         "config": {
             "tests": args.tests,
+            "requests": args.requests,
             "tables": args.tables,
             "repeats": args.repeats,
             "slow_repeats": min(args.repeats, SLOW_REPEATS),
@@ -172,7 +177,7 @@ def run_backend(
              f"{floors[-1]['median_us']:.1f} µs")
         projects = {
             a.key: prepare(workdir / "projects" / f"T{tables}" / a.key, a, tables,
-                           slow_tests(args, tables) if a.slow else args.tests)
+                           slow_tests(args, tables) if a.slow else args.tests, args.requests)
             for a in approaches
         }
         runs: dict[str, list[dict[str, Any]]] = {a.key: [] for a in approaches}

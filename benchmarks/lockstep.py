@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from .approaches import Approach
-from .runner import RunResult, command, environment, read_timings, tail
+from .runner import RunResult, command, environment, read_timings, tail, use_plugin_path
 
 
 @dataclass
@@ -38,10 +38,21 @@ class _Player:
 
 
 def run_lockstep(
-    entries: list[tuple[Path, Approach, str]], step_timeout: float = 900.0
+    entries: list[tuple[Path, Approach, str]],
+    step_timeout: float = 900.0,
+    plugins: list[Path | None] | None = None,
 ) -> list[RunResult]:
-    """Run each (project directory, approach, database URL) in lockstep; results in order."""
-    players = [_start(directory, approach, url) for directory, approach, url in entries]
+    """Run each (project directory, approach, database URL) in lockstep; results in order.
+
+    ``plugins``, one per entry, runs each with the plugin exported there by
+    :func:`.runner.use_plugin_revision` (None: the installed one), so that two
+    revisions of the plugin can run side by side; without it, all run the same.
+    """
+    players = []
+    for index, (directory, approach, url) in enumerate(entries):
+        if plugins is not None:
+            use_plugin_path(plugins[index])
+        players.append(_start(directory, approach, url))
     live = list(players)
     turn = 0
     try:

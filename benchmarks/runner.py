@@ -97,9 +97,11 @@ def paired(result: RunResult, floor: RunResult) -> dict[str, float]:
     return {key: statistics.median(values) * 1e3 for key, values in diffs.items()}
 
 
-def prepare(directory: Path, approach: Approach, tables: int, tests: int) -> Path:
+def prepare(
+    directory: Path, approach: Approach, tables: int, tests: int, requests: int = 1
+) -> Path:
     """Write the generated project of ``approach`` into ``directory`` and return it."""
-    write_project(directory, tables, tests)
+    write_project(directory, tables, tests, requests)
     (directory / "pytest.ini").write_text(approach.ini)
     conftest = directory / "conftest.py"
     if approach.conftest is None:

@@ -11,6 +11,12 @@ Every test does the same work whatever T is: three inserts through factories
 (one chain: grandparent, parent, leaf), one request that updates the leaf and
 commits, and one query. Test ``i`` uses chain ``i % (T / CHAIN)``, so a larger
 schema spreads the writes without adding any.
+
+With ``requests`` R > 1 each test makes R requests instead of one, taking turns:
+a POST that updates the leaf and commits, a GET that reads it back (and checks
+that it sees every commit before it), a POST... The difference between two
+values of R, divided by their difference, is what one request costs: the part
+of a plugin's price that grows with the requests a test makes, not with tests.
 """
 
 from __future__ import annotations
@@ -67,6 +73,11 @@ def create_app():
         row = db.session.get(MODELS[table], row_id)
         row.value += 1
         db.session.commit()
+        return jsonify(id=row.id, value=row.value)
+
+    @app.get("/read/<int:table>/<int:row_id>")
+    def read(table, row_id):
+        row = db.session.get(MODELS[table], row_id)
         return jsonify(id=row.id, value=row.value)
 
     return app
@@ -127,7 +138,7 @@ for _model in MODELS:
 '''
 
 MODULE_HEADER = '''\
-"""Synthetic tests: three inserts through a factory, one request, one query each."""
+"""Synthetic tests: three inserts through a factory, {requests} request(s), one query each."""
 
 import os
 
@@ -142,8 +153,15 @@ ISOLATED = os.environ.get("BENCH_ISOLATED") == "1"
 
 def exercise(client, first):
     leaf = FACTORIES[first + {leaf}]()
-    response = client.post(f"/touch/{{first + {leaf}}}/{{leaf.id}}")
-    assert response.status_code == 200
+    path = f"/{{first + {leaf}}}/{{leaf.id}}"
+    for turn in range({requests}):
+        if turn % 2:
+            # Every other request reads the leaf: it sees each commit before it.
+            response = client.get("/read" + path)
+            assert response.json["value"] == (turn + 1) // 2
+        else:
+            response = client.post("/touch" + path)
+        assert response.status_code == 200
     rows = db.session.scalar(select(func.count()).select_from(MODELS[first]))
     if ISOLATED:
         assert rows == 1
@@ -169,24 +187,29 @@ def app_source(tables: int) -> str:
     return "".join(parts)
 
 
-def module_sources(tables: int, tests: int) -> dict[str, str]:
-    """The test modules of a suite of ``tests`` tests, by file name."""
+def module_sources(tables: int, tests: int, requests: int = 1) -> dict[str, str]:
+    """The test modules of a suite of ``tests`` tests of ``requests`` requests, by file name."""
+    if requests < 1:
+        raise ValueError("each test makes at least one request")
     chains = tables // CHAIN
     modules: dict[str, str] = {}
     for start in range(0, tests, MODULE_SIZE):
-        body = [MODULE_HEADER.format(leaf=TOUCHED - 1)]
+        body = [MODULE_HEADER.format(leaf=TOUCHED - 1, requests=requests)]
         for index in range(start, min(start + MODULE_SIZE, tests)):
             body.append(TEST.format(index=index, first=(index % chains) * CHAIN))
         modules[f"test_m{start // MODULE_SIZE:03d}.py"] = "".join(body)
     return modules
 
 
-def write_project(directory: Path, tables: int, tests: int) -> None:
-    """Write the app, its factories and the suite into ``directory`` (tests under tests/)."""
+def write_project(directory: Path, tables: int, tests: int, requests: int = 1) -> None:
+    """Write the app, its factories and the suite into ``directory`` (tests under tests/).
+
+    Each test makes ``requests`` requests (see the module's docstring).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "benchapp.py").write_text(app_source(tables))
     (directory / "benchfactories.py").write_text(FACTORIES)
     suite = directory / "tests"
     suite.mkdir(exist_ok=True)
-    for name, source in module_sources(tables, tests).items():
+    for name, source in module_sources(tables, tests, requests).items():
         (suite / name).write_text(source)
