@@ -8,8 +8,9 @@ and a composite one besides, so that creating and dropping them costs what a
 real schema of that size costs.
 
 Every test does the same work whatever T is: three inserts through factories
-(one chain: grandparent, parent, leaf), one request that updates the leaf and
-commits, and one query. Test ``i`` uses chain ``i % (T / CHAIN)``, so a larger
+(one chain: grandparent, parent, leaf) and a commit (each request has a session
+of its own: it sees what the test committed), one request that updates the leaf
+and commits, and one query. Test ``i`` uses chain ``i % (T / CHAIN)``, so a larger
 schema spreads the writes without adding any.
 
 With ``requests`` R > 1 each test makes R requests instead of one, taking turns:
@@ -138,7 +139,7 @@ for _model in MODELS:
 '''
 
 MODULE_HEADER = '''\
-"""Synthetic tests: three inserts through a factory, {requests} request(s), one query each."""
+"""Synthetic tests: three inserts and a commit, {requests} request(s), one query each."""
 
 import os
 
@@ -154,6 +155,8 @@ ISOLATED = os.environ.get("BENCH_ISOLATED") == "1"
 def exercise(client, first):
     leaf = FACTORIES[first + {leaf}]()
     path = f"/{{first + {leaf}}}/{{leaf.id}}"
+    # The requests run in sessions of their own: they see what the test committed.
+    db.session.commit()
     for turn in range({requests}):
         if turn % 2:
             # Every other request reads the leaf: it sees each commit before it.
