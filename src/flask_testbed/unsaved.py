@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask
@@ -110,13 +110,7 @@ class Watch:
 def uncommitted_changes(session: Session) -> str:
     """What the session holds that no commit saved: ``"Item: 1 new; Tag: 2 changed"``."""
     counts: Counter[tuple[str, str]] = Counter(session.info.get(_FLUSHED, ()))
-    for kind, instances in (
-        ("new", session.new),
-        ("changed", [obj for obj in session.dirty if session.is_modified(obj)]),
-        ("deleted", session.deleted),
-    ):
-        for instance in instances:
-            counts[(type(instance).__name__, kind)] += 1
+    counts.update(_changes(session))
     by_model: dict[str, list[str]] = {}
     for (model, kind), count in sorted(counts.items()):
         by_model.setdefault(model, []).append(f"{count} {kind}")
@@ -132,13 +126,18 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
     flushed = session.info.get(_FLUSHED)
     if flushed is None:
         flushed = session.info[_FLUSHED] = Counter()
-    for kind, instances in (
-        ("new", session.new),
-        ("changed", [obj for obj in session.dirty if session.is_modified(obj)]),
-        ("deleted", session.deleted),
-    ):
-        for instance in instances:
-            flushed[(type(instance).__name__, kind)] += 1
+    flushed.update(_changes(session))
+
+
+def _changes(session: Session) -> Iterator[tuple[str, str]]:
+    """(model, kind) for each object the session would write: new, changed, deleted."""
+    for instance in session.new:
+        yield type(instance).__name__, "new"
+    for instance in session.dirty:
+        if session.is_modified(instance):
+            yield type(instance).__name__, "changed"
+    for instance in session.deleted:
+        yield type(instance).__name__, "deleted"
 
 
 def _forget_flushes(session: Session, transaction: Any) -> None:

@@ -109,25 +109,19 @@ def uninstall(router: Router) -> None:
         Engine.raw_connection = original_raw_connection  # type: ignore[method-assign]
 
 
-def _connect(engine: Engine) -> Any:
-    router = active
-    pinned = router.find(engine) if router is not None else None
-    if pinned is None:
-        return original_connect(engine)
-    return pinned.hand_out(engine)
+def _routed(original: Callable[[Engine], Any], method: str) -> Callable[[Engine], Any]:
+    """``Engine.<method>`` while routing: the pinned connection's when there is one."""
+
+    def routed(engine: Engine) -> Any:
+        router = active
+        pinned = router.find(engine) if router is not None else None
+        if pinned is None:
+            return original(engine)
+        return getattr(pinned, method)(engine)
+
+    return routed
 
 
-def _begin(engine: Engine) -> Any:
-    router = active
-    pinned = router.find(engine) if router is not None else None
-    if pinned is None:
-        return original_begin(engine)
-    return pinned.begin(engine)
-
-
-def _raw_connection(engine: Engine) -> Any:
-    router = active
-    pinned = router.find(engine) if router is not None else None
-    if pinned is None:
-        return original_raw_connection(engine)
-    return pinned.hand_out_raw(engine)
+_connect = _routed(original_connect, "hand_out")
+_begin = _routed(original_begin, "begin")
+_raw_connection = _routed(original_raw_connection, "hand_out_raw")
