@@ -182,31 +182,24 @@ def test_2_seeded(client, seed):
     assert setups(shop) == []
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_every_shape_holds_in_random_order(shop, seed):
-    result = shop.run_subprocess(
-        "-p", "randomly", f"--randomly-seed={seed}",
-        conftest=CONFTEST,
-        test_a=PARAMS_MID_MODULE,
-        test_b=PARAMS_LATER_MODULE,
-        test_c=INDIRECT,
-        test_d=INDIRECT_LATER,
-        test_e=LATER_USE,
-    )
-    result.assert_outcomes(passed=17)
-    assert shop.count("item") == 0
+EVERY_SHAPE = {
+    "conftest": CONFTEST,
+    "test_a": PARAMS_MID_MODULE,
+    "test_b": PARAMS_LATER_MODULE,
+    "test_c": INDIRECT,
+    "test_d": INDIRECT_LATER,
+    "test_e": LATER_USE,
+}
 
 
-def test_every_shape_holds_on_two_workers(shop):
-    result = shop.run_subprocess(
-        "-n", "2", "-p", "no:randomly",
-        conftest=CONFTEST,
-        test_a=PARAMS_MID_MODULE,
-        test_b=PARAMS_LATER_MODULE,
-        test_c=INDIRECT,
-        test_d=INDIRECT_LATER,
-        test_e=LATER_USE,
-    )
+@pytest.mark.parametrize(
+    "order",
+    [("-p", "randomly", f"--randomly-seed={seed}") for seed in (1, 2, 3)]
+    + [("-n", "2", "-p", "no:randomly")],
+    ids=["seed-1", "seed-2", "seed-3", "two-workers"],
+)
+def test_every_shape_holds_in_random_order_and_on_two_workers(shop, order):
+    result = shop.run_subprocess(*order, **EVERY_SHAPE)
     result.assert_outcomes(passed=17)
     assert shop.count("item") == 0
 
