@@ -17,10 +17,11 @@ demo: $(BIN)/pytest
 	$(BIN)/pytest examples/myapp
 
 # The project's whole suite: SQLite, PostgreSQL and MariaDB (a missing server is
-# skipped with its reason, or fails the run when CI=true).
+# skipped with its reason, or fails the run when CI=true), on two workers (each
+# uses databases of its own).
 test: $(BIN)/pytest
 	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 bench: $(BIN)/pytest
 	$(BIN)/pip install --quiet -e '.[test,bench]'
