@@ -182,6 +182,33 @@ def test_the_test_and_each_request_run_in_app_contexts_of_their_own(shop, strate
     result.assert_outcomes(passed=5)
 
 
+LEFT_PUSHED = """
+import pytest
+from shop import Item, db
+
+@pytest.fixture(scope="module")
+def lamp(app, db):
+    item = Item(name="lamp")
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+def test_leaves_contexts_pushed(client, app, lamp):
+    app.test_request_context("/left").push()
+    app.app_context().push()
+    assert lamp.name == "lamp"
+
+def test_module_data_is_still_attached(client, lamp):
+    assert lamp.name == "lamp"
+    assert lamp in db.session
+    assert client.get("/items").json == ["lamp"]
+"""
+
+
+def test_contexts_a_test_left_pushed_are_popped_and_module_data_stays_usable(shop):
+    shop.run(test_left=LEFT_PUSHED).assert_outcomes(passed=2)
+
+
 VERSIONED_APP = """
 import os
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextvars
 import shlex
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Flask, current_app
@@ -92,10 +92,9 @@ class Contexts:
         context, self._test = self._test, None
         if context is None:
             return
-        if self._base is not None and current_app and app_ctx._get_current_object() is context:
-            # The session is the run's: the test context's teardown must not close it.
-            self.db.session.registry.clear()
-        pop_to(context, self._below)
+        # The session is the run's: the test context's teardown must not close it.
+        keep_session = self.db.session.registry.clear if self._base is not None else None
+        pop_to(context, self._below, before=keep_session)
         base, self._base = self._base, None
         if base is not None:
             # Rows the test changed are back as they were: reload on next access.
@@ -201,11 +200,14 @@ def _runner_for(base: type[FlaskCliRunner], contexts: Contexts) -> type[FlaskCli
     return type(base.__name__, (base,), {"invoke": invoke, "__doc__": base.__doc__})
 
 
-def pop_to(context: AppContext, below: Any = None) -> None:
+def pop_to(
+    context: AppContext, below: Any = None, before: Callable[[], None] | None = None
+) -> None:
     """Pop ``context``, first popping what a test pushed above it and left there.
 
     ``below`` is the request context that was current when ``context`` was
     pushed (pytest-flask keeps one per test): it is not the test's to pop.
+    ``before`` runs just before ``context`` itself is popped.
     """
     for _ in range(100):  # a bound, should a context refuse to leave
         if not app_ctx:
@@ -214,6 +216,8 @@ def pop_to(context: AppContext, below: Any = None) -> None:
             request_ctx._get_current_object().pop()
             continue
         top = app_ctx._get_current_object()
+        if top is context and before is not None:
+            before()
         top.pop()
         if top is context:
             return
