@@ -20,6 +20,11 @@ def test_the_row_a_view_forgot_to_commit_is_gone(client):
         "they were discarded, as in production"
     ), message
 
+def test_sql_a_view_forgot_to_commit_is_named_too(client):
+    with pytest.warns(UncommittedChangesWarning, match="[(]SQL: 1 written[)]"):
+        assert client.post("/items/forgetful-sql", json={"name": "lost"}).json == ["lost"]
+    assert client.get("/items").json == []
+
 def test_a_command_that_forgot_to_commit_is_named(client, runner):
     with pytest.warns(UncommittedChangesWarning, match="flask add-item-forgetful ended"):
         assert runner.invoke(args=["add-item-forgetful"]).exit_code == 0
@@ -38,7 +43,7 @@ def test_a_missing_commit_is_caught_and_named(shop, strategy):
         "-W", "error::flask_testbed.UncommittedChangesWarning",
         test_missing_commit=MISSING_COMMIT,
     )
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_uncommitted_changes_can_fail_the_request_or_pass_unsaid(shop):

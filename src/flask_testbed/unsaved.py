@@ -65,6 +65,7 @@ class Watch:
         )
         funcs.insert(position, self._check)
         event.listen(Session, "after_flush", _record_flush)
+        event.listen(Session, "do_orm_execute", _record_statement)
         event.listen(Session, "after_transaction_end", _forget_flushes)
         self._installed = True
 
@@ -75,6 +76,7 @@ class Watch:
         if self._check in funcs:
             funcs.remove(self._check)
         event.remove(Session, "after_flush", _record_flush)
+        event.remove(Session, "do_orm_execute", _record_statement)
         event.remove(Session, "after_transaction_end", _forget_flushes)
         self._installed = False
 
@@ -127,6 +129,28 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
     if flushed is None:
         flushed = session.info[_FLUSHED] = Counter()
     flushed.update(_changes(session))
+
+
+_DML = ("insert", "update", "delete", "replace", "merge")
+
+
+def _record_statement(state: Any) -> None:
+    """A write through ``session.execute()`` (ORM bulk DML or SQL text) is uncommitted work too."""
+    if state.is_select:
+        return
+    if state.is_insert or state.is_update or state.is_delete:
+        mapper = state.bind_mapper
+        what = (mapper.class_.__name__ if mapper is not None else "SQL", "written")
+    else:
+        text = str(getattr(state.statement, "text", "")).lstrip()[:8].lower()
+        if not text.startswith(_DML):
+            return
+        what = ("SQL", "written")
+    session = state.session
+    flushed = session.info.get(_FLUSHED)
+    if flushed is None:
+        flushed = session.info[_FLUSHED] = Counter()
+    flushed[what] += 1
 
 
 def _changes(session: Session) -> Iterator[tuple[str, str]]:

@@ -88,6 +88,11 @@ def create_app(config_name=None):
         db.session.add(Item(name=request.json["name"]))
         return jsonify(names()), 201
 
+    @app.post("/items/forgetful-sql")
+    def add_item_with_sql_without_commit():
+        db.session.execute(text("INSERT INTO item (name) VALUES (:name)"), request.json)
+        return jsonify(names()), 201
+
     @app.post("/items/begin")
     def add_item_in_begin_block():
         """SQLAlchemy 2.0 style: the block commits."""
