@@ -102,39 +102,58 @@ class Contexts:
 
     # -- around each request ------------------------------------------------
 
-    def end_reads(self) -> None:
+    def before_request(self) -> _Before | None:
         """End the test side's read-only transactions before a request.
 
         As another connection would: the request's commit then does not sit
         inside a savepoint the test could still roll back, and on backends
         where a reading transaction keeps its snapshot (SQLite, MariaDB under
         ``truncate``) the test's next read sees what the request committed.
-        Sessions with changes of their own are left as they are.
+        Sessions with changes of their own are left as they are. Returns what
+        :meth:`after_request` needs; None for a server thread's request (the
+        test's sessions are the test's to use).
         """
         if threading.get_ident() != self._thread:
-            return  # a server thread's request: the test's sessions are the test's to use
-        current = self._current_session()
-        _end_if_clean(current)
-        if self._base is not current:
-            _end_if_clean(self._base)
+            return None
+        sessions = self._test_sessions()
+        for session in sessions:
+            _end_if_clean(session)
+        return sessions, self.commits()
 
-    def refresh(self) -> None:
-        """Let the test side see what a request committed: expire what it holds."""
-        if threading.get_ident() != self._thread:
+    def after_request(self, before: _Before | None) -> None:
+        """Let the test side see what the request committed: expire what it holds.
+
+        A request that committed nothing (a GET, as a rule) changed nothing the
+        test holds: its objects keep their loaded state.
+        """
+        if before is None:
             return
-        current = self._current_session()
-        _expire_clean(current)
-        if self._base is not current:
-            _expire_clean(self._base)
+        sessions, commits = before
+        if commits is not None and self.commits() == commits:
+            return
+        for session in sessions:
+            _expire_clean(session)
+
+    def commits(self) -> int | None:
+        """Commits inside the sandbox so far (the harness sets the strategy's); None: unknown."""
+        return None
+
+    def _test_sessions(self) -> tuple[Session, ...]:
+        current = None
+        if current_app and current_app._get_current_object() is self.app:
+            scoped = self.db.session
+            current = scoped() if scoped.registry.has() else None
+        base = self._base
+        if base is None or base is current:
+            return (current,) if current is not None else ()
+        return (current, base) if current is not None else (base,)
 
     def _in_app_context(self) -> bool:
         return bool(current_app) and current_app._get_current_object() is self.app
 
-    def _current_session(self) -> Session | None:
-        if not self._in_app_context():
-            return None
-        scoped = self.db.session
-        return scoped() if scoped.registry.has() else None
+
+#: the test side's sessions before a request, and the sandbox's commits then
+_Before = tuple[tuple[Session, ...], int | None]
 
 
 class _RequestsInOwnContext:
@@ -148,11 +167,11 @@ class _RequestsInOwnContext:
         context = contextvars.Context()
         what = f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')}"
         contexts = self.contexts
-        contexts.end_reads()
+        before = contexts.before_request()
         try:
             body = context.run(contexts.watch.run, what, self.wsgi_app, environ, start_response)
         finally:
-            contexts.refresh()
+            contexts.after_request(before)
         if isinstance(body, list | tuple):
             return body
         # A streamed body runs its generator on iteration: in the request's
@@ -189,13 +208,13 @@ def _runner_for(base: type[FlaskCliRunner], contexts: Contexts) -> type[FlaskCli
         words = args if isinstance(args, list | tuple) else shlex.split(args or "")
         what = "flask " + " ".join(str(word) for word in words)
         context = contextvars.Context()
-        contexts.end_reads()
+        before = contexts.before_request()
         try:
             return context.run(
                 contexts.watch.run, what, base.invoke, self, cli, args, **kwargs
             )
         finally:
-            contexts.refresh()
+            contexts.after_request(before)
 
     return type(base.__name__, (base,), {"invoke": invoke, "__doc__": base.__doc__})
 

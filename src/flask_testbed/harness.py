@@ -102,6 +102,7 @@ class Harness:
         self.config = ConfigKeeper(app.config)
         self._context: AppContext | None = None
         self.contexts = Contexts(app, self.db, settings.uncommitted)
+        self.contexts.commits = self._sandbox_commits  # type: ignore[method-assign]
         self._later: LaterApps | None = None
         #: engines of apps built during the run
         self._later_engines: list[Any] = []
@@ -501,6 +502,9 @@ class Harness:
             "driver's own connect(), another process); every table was emptied so the "
             "next test starts clean"
         )
+
+    def _sandbox_commits(self) -> int | None:
+        return self._active.commits() if self._active is not None else None
 
     def _activate(self, strategy: str) -> Isolation:
         isolation = self._isolations.get(strategy)

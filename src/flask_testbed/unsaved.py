@@ -96,7 +96,10 @@ class Watch:
         scoped = self.db.session
         if not scoped.registry.has():
             return
-        changes = uncommitted_changes(scoped())
+        session = scoped()
+        if not (session.info.get(_FLUSHED) or session.new or session.deleted or session.dirty):
+            return  # the common case, checked without counting
+        changes = uncommitted_changes(session)
         if not changes:
             return
         message = (

@@ -50,6 +50,14 @@ class Isolation(Protocol):
         rows. Strategies without savepoints return 0.
         """
 
+    def commits(self) -> int | None:
+        """A count that grows whenever something commits inside the sandbox.
+
+        Requests that commit nothing leave the objects the test holds as they
+        are. None where commits are real and not counted: every request may
+        have changed rows.
+        """
+
     def empty(self) -> None:
         """Delete every row of every table now (the ``clean_database`` fixture)."""
 

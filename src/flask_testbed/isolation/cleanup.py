@@ -54,6 +54,9 @@ class _CommittingIsolation:
     def statements(self) -> int:
         return 0  # every write is real: nothing of a fixture's goes with a scope's end
 
+    def commits(self) -> int | None:
+        return None  # real commits, from any connection
+
     def empty(self) -> None:
         close_all_sessions()
         empty_all(self.db)

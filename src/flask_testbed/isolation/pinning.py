@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 
 from ..database.dialects import backend_for
@@ -36,6 +36,7 @@ from ..guards import forks
 from ..guards.callers import check_caller
 from .handout import guard_driver_handout
 from .routing import original_connect
+from .savepoints import send_savepoints_directly
 
 
 class PinnedEngine:
@@ -57,6 +58,8 @@ class PinnedEngine:
         self._failure: ReplyFailed | None = None
         #: a statement took the connection out of its transaction (a real commit)
         self.left_transaction = False
+        #: savepoints released on the pinned connection: commits inside the sandbox
+        self.commits = 0
 
     def pin(self) -> None:
         connection = original_connect(self.engine)
@@ -81,6 +84,18 @@ class PinnedEngine:
                 return result
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
+        run_statement = self.backend.statement_runner(dbapi)
+
+        def run_savepoint_statement(statement: str) -> None:
+            check_caller()
+            with lock:
+                if self._reply is not None or self._failure is not None:
+                    self._read_reply()
+                self.statements += 1
+                run_statement(statement)
+
+        send_savepoints_directly(connection, run_savepoint_statement)
+        event.listen(connection, "release_savepoint", self._count_commit)
         guard_driver_handout(connection, self.await_reply)
         forks.watch_pinned(dbapi, self.backend.socket_of)
         set_options = connection.execution_options
@@ -93,6 +108,9 @@ class PinnedEngine:
 
         connection.execution_options = execution_options  # type: ignore[method-assign]
         self.connection = connection
+
+    def _count_commit(self, *_args: Any) -> None:
+        self.commits += 1
 
     def unpin(self) -> None:
         """Roll back everything and close the pinned connection."""

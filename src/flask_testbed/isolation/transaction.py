@@ -273,6 +273,9 @@ class TransactionIsolation:
     def statements(self) -> int:
         return sum(pinned.statements for pinned in self.pins)
 
+    def commits(self) -> int | None:
+        return sum(pinned.commits for pinned in self.pins)
+
     def empty(self) -> None:
         for _key, engine, metadata in binds(self.db):
             pinned = self._by_engine[engine]
