@@ -34,6 +34,19 @@ def client(app):
         yield client
 '''
 
+PRODUCTION_CONFTEST = FLOOR_CONFTEST.replace(
+    "import pytest\n", "import contextvars\n\nimport pytest\n"
+) + '''
+
+@pytest.fixture(scope="session", autouse=True)
+def _requests_in_own_context(app):
+    """As a server runs them: each request in an app context (so a session) of its own."""
+    inner = app.wsgi_app
+    app.wsgi_app = lambda environ, start: contextvars.Context().run(inner, environ, start)
+    yield
+    app.wsgi_app = inner
+'''
+
 SEED_001_CONFTEST = '''\
 """Seed 001's fixtures as its document writes them: drop and recreate every table per test.
 
@@ -189,6 +202,10 @@ class Approach:
 
 
 FLOOR = Approach("none", "no isolation (floor)", FLOOR_CONFTEST, isolated=False)
+#: the floor whose requests each have an app context of their own, as behind a server
+PRODUCTION = Approach(
+    "production", "no isolation, requests as in production", PRODUCTION_CONFTEST, isolated=False
+)
 SEED_001 = Approach("seed001", "seed 001: drop + create all tables", SEED_001_CONFTEST, slow=True)
 SEED_000 = Approach("seed000", "seed 000: outer transaction (hand-written)", SEED_000_CONFTEST)
 

@@ -3,6 +3,7 @@
     python -m benchmarks.compare HEAD~1 HEAD --backend postgresql --tables 10
     python -m benchmarks.compare none HEAD --backend mariadb   # against no isolation
     python -m benchmarks.compare 0d4e29e HEAD --requests 5     # five requests per test
+    python -m benchmarks.compare production HEAD --requests 11 # against requests as in production
 
 The isolation benchmark runs its approaches in lockstep, each test waiting for
 its turn, which compares approaches under the same machine conditions but
@@ -12,7 +13,10 @@ run does; the revisions take turns round after round, so that a slow minute
 of the machine lands on all of them. The table gives each revision's median
 per-test time at the test's edges (setup + teardown) and in all, per round,
 and both against the first one's. ``none`` stands for no isolation at all (the
-isolation benchmark's floor) in place of a revision. ``--lockstep`` runs the
+isolation benchmark's floor) in place of a revision; its requests share the
+test's app context and session. ``production`` is that floor with each request
+in an app context (so a session) of its own, as behind a server: the price of
+requests as in production without any isolation. ``--lockstep`` runs the
 revisions side by side instead, one test each in turn (as the isolation
 benchmark does), and adds the median of (test i - the first revision's test i):
 on a shared machine whose speed swings from run to run, the only difference
@@ -30,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 from . import runner
-from .approaches import APPROACHES, FLOOR
+from .approaches import APPROACHES, FLOOR, PRODUCTION
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase
 from .lockstep import run_lockstep
 from .runner import RunResult, prepare, run_suite, use_plugin_path, use_plugin_revision
@@ -58,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         bench = BenchDatabase(args.backend, workdir / "db",
                               args.url or DEFAULT_URLS.get(args.backend))
-        approaches = [FLOOR if rev == "none" else APPROACHES[args.strategy]
-                      for rev in args.revisions]
+        floors = {"none": FLOOR, "production": PRODUCTION}
+        approaches = [floors.get(rev) or APPROACHES[args.strategy] for rev in args.revisions]
         # One project per revision: side by side, each writes its timings in its own.
         projects = [prepare(workdir / f"run{index}", approach, args.tables, args.tests,
                             args.requests) for index, approach in enumerate(approaches)]
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         labels: list[str] = []
         plugins: list[Path | None] = []
         for index, rev in enumerate(args.revisions):
-            if rev == "none":
+            if rev in floors:
                 labels.append(rev)
                 plugins.append(None)
                 continue

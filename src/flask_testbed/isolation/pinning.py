@@ -85,14 +85,21 @@ class PinnedEngine:
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
         run_statement = self.backend.statement_runner(dbapi)
+        send_script = self.backend.send_script
 
-        def run_savepoint_statement(statement: str) -> None:
+        def run_savepoint_statement(statement: str, wait: bool) -> None:
             check_caller()
             with lock:
                 if self._reply is not None or self._failure is not None:
                     self._read_reply()
                 self.statements += 1
-                run_statement(statement)
+                if wait:
+                    run_statement(statement)
+                    return
+                # A request's last statement: the server rolls back while the
+                # test goes on, and the next statement reads the reply first.
+                self._reply = send_script(dbapi, (statement,))
+                self._sent_by = ""
 
         send_savepoints_directly(connection, run_savepoint_statement)
         event.listen(connection, "release_savepoint", self._count_commit)

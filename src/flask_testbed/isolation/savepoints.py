@@ -29,43 +29,55 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 _METHODS = ("_savepoint_impl", "_rollback_to_savepoint_impl", "_release_savepoint_impl")
+#: SQLAlchemy's flags for "some listener exists": its own path looks at them first
+_FLAG = "_has_events"
 
 
-def send_savepoints_directly(connection: Connection, run: Callable[[str], None]) -> bool:
+def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], None]) -> bool:
     """Have ``connection``'s savepoint statements run by ``run`` instead of SQLAlchemy.
 
-    ``run`` executes one statement on the driver connection (under the pinned
-    connection's lock). Returns False, changing nothing, where this SQLAlchemy
-    has no such methods to replace.
+    ``run(statement, wait)`` executes one statement on the driver connection
+    (under the pinned connection's lock). ``wait`` is False for ROLLBACK TO:
+    nothing reads its result, and where the driver allows it is sent without
+    waiting for the reply (read before the connection's next statement; a
+    savepoint the server lost is then that statement's error). Returns False,
+    changing nothing, where this SQLAlchemy has no such methods to replace.
     """
     if not _replaceable(type(connection)):
         return False
     names = itertools.count(1)
-    dispatch = connection.dispatch
     quote = connection.dialect.identifier_preparer.quote
+    engine = connection.engine
 
-    def execute(statement: str) -> None:
+    def listened() -> bool:
+        # As SQLAlchemy does: its event dispatch is read only once a listener exists.
+        return connection._has_events or engine._has_events
+
+    def execute(statement: str, wait: bool = True) -> None:
         try:
-            run(statement)
+            run(statement, wait)
         except DBAPIError:
             raise  # already SQLAlchemy's (a deferred reply read first)
         except connection.dialect.loaded_dbapi.Error as error:
             raise _wrapped(connection, statement, error) from error
 
     def savepoint(name: str | None = None) -> str:
-        dispatch.savepoint(connection, name)
+        if listened():
+            connection.dispatch.savepoint(connection, name)
         if name is None:
             name = f"tb_savepoint_{next(names)}"
         execute(f"SAVEPOINT {quote(name)}")
         return name
 
     def rollback_to_savepoint(name: str) -> None:
-        dispatch.rollback_savepoint(connection, name, None)
+        if listened():
+            connection.dispatch.rollback_savepoint(connection, name, None)
         if not connection.closed and not connection.invalidated:
-            execute(f"ROLLBACK TO SAVEPOINT {quote(name)}")
+            execute(f"ROLLBACK TO SAVEPOINT {quote(name)}", wait=False)
 
     def release_savepoint(name: str) -> None:
-        dispatch.release_savepoint(connection, name, None)
+        if listened():
+            connection.dispatch.release_savepoint(connection, name, None)
         execute(f"RELEASE SAVEPOINT {quote(name)}")
 
     connection._savepoint_impl = savepoint  # type: ignore[method-assign]
@@ -76,7 +88,7 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str], None])
 
 def _replaceable(cls: type) -> bool:
     """Whether ``cls`` routes its savepoints through the three methods this module replaces."""
-    return all(callable(getattr(cls, name, None)) for name in _METHODS)
+    return all(callable(getattr(cls, name, None)) for name in _METHODS) and hasattr(cls, _FLAG)
 
 
 def _wrapped(connection: Connection, statement: str, error: Exception) -> DBAPIError:
