@@ -107,13 +107,26 @@ def test_5_a_request_may_wait_for_its_own_thread(live_server):
 
 def test_6_nothing_is_left(live_server):
     assert get(live_server.url("/items")) == []
+
+
+def test_7_a_connection_opened_and_never_used_holds_nothing_up(live_server):
+    # Browsers open connections ahead of time (Chromium does); one that never
+    # sends a request must not keep the next request waiting.
+    import socket
+
+    idle = socket.create_connection((live_server.host, live_server.port))
+    try:
+        with urllib.request.urlopen(live_server.url("/items"), timeout=5) as response:
+            assert json.loads(response.read()) == []
+    finally:
+        idle.close()
 """
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_live_server_serves_each_tests_own_data(shop, backend, strategy):
     result = shop.run_subprocess(f"--testbed-strategy={strategy}", test_live=LIVE, timeout=240)
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
     if strategy == "transaction":
         assert shop.count("item") == 0
 
@@ -124,7 +137,7 @@ def test_live_server_on_in_memory_sqlite(shop, backend):
     shop.database_url = None  # the app's default: sqlite:// in memory
     for strategy in STRATEGIES:
         result = shop.run_subprocess(f"--testbed-strategy={strategy}", test_live=LIVE, timeout=240)
-        result.assert_outcomes(passed=6)
+        result.assert_outcomes(passed=7)
 
 
 OUTLIVING = HTTP + """
@@ -216,4 +229,4 @@ def test_with_pytest_flask_installed_too_this_live_server_is_used(shop, backend,
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     result = shop.run_subprocess(test_live=LIVE, timeout=240)
     assert "flask-1." in result.stdout.str()  # pytest-flask was loaded
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)

@@ -9,7 +9,7 @@ current test runs in, whatever the server's own scope. What the test's
 fixtures wrote is served; what a request commits is seen by the test and
 gone with it.
 
-Requests are served one at a time, and each takes a turn on the pinned
+Connections are served each by a thread; requests one at a time, each taking a turn on the pinned
 connections (:mod:`.isolation.turns`): the test's thread waits while one is
 in flight, so their savepoints never interleave. At the test's end a request
 still running is waited for (``TESTBED_LIVE_SERVER_WAIT`` seconds, default 10)
@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from .errors import TestbedError
 from .guards import threads
@@ -53,9 +53,7 @@ class LiveServer:
         """Listen and serve (the port is bound before this returns: no waiting for it)."""
         if self._server is not None:
             return
-        server = make_server(
-            self.host, self.port, _TakingTurns(self.app), request_handler=_QuietHandler
-        )
+        server = _Server(self.host, self.port, _TakingTurns(self.app), handler=_QuietHandler)
         self.port = server.server_port
         self._server = server
         self._thread = threading.Thread(
@@ -104,8 +102,27 @@ class _TakingTurns:
             threads.outliving.pop(threading.current_thread(), None)
 
 
+class _Server(ThreadedWSGIServer):
+    """A thread per connection; the requests themselves still take turns.
+
+    One thread for all would sit on a connection a browser opened ahead of
+    time and never used (Chromium does), for a minute, while the real request
+    waits behind it. The connection threads serve whichever test is running:
+    the thread guard lets them outlive the test during which they started.
+    """
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
+        setattr(thread, threads.SERVES_EVERY_TEST, True)
+        thread.start()
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """No access log on the test run's output."""
+    """No access log on the test run's output; an idle connection is closed after a while."""
+
+    timeout = 30
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass

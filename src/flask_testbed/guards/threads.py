@@ -38,6 +38,9 @@ class ThreadOutlivedTest(TestbedError):
 #: threads alive at the end of the test that started them, with that test's node id
 #: (read by guards/callers.py before every statement: empty almost always)
 outliving: dict[threading.Thread, str] = {}
+#: set on a thread that serves whichever test runs (a live server's connection
+#: threads): it may outlive the test during which it started
+SERVES_EVERY_TEST = "testbed_serves_every_test"
 #: refusals not reported yet: each is raised at the next database test's end
 _refused: list[str] = []
 
@@ -56,7 +59,7 @@ def mark_outliving(before: Sequence[threading.Thread], test: str) -> None:
     if now == before:  # the usual case, compared in C: no thread came or went
         return
     for thread in now:
-        if thread not in before:
+        if thread not in before and not getattr(thread, SERVES_EVERY_TEST, False):
             outliving[thread] = test
 
 
