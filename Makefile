@@ -10,6 +10,9 @@ $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# pytest-flask beside the environment, not in it: one test loads it to check
+	# that both plugins installed together work; every other run stays without it.
+	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/pytest-flask 'pytest-flask>=1.3'
 	touch $@
 
 # The example app's suite on the embedded default (in-memory SQLite): no server needed.

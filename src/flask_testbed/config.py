@@ -90,6 +90,12 @@ def add_options(parser: pytest.Parser) -> None:
         "testbed_reset", type="args", default=[],
         help=f"{_RESET_HELP} (option --testbed-reset, env TESTBED_RESET)",
     )
+    # pytest-flask's key, same name and meaning: a suite moving over keeps its ini.
+    parser.addini(
+        "live_server_scope", default="session",
+        help="scope of the live_server fixture (default session); every test's data is its "
+        "own whatever the scope",
+    )
 
 
 def read_settings(config: pytest.Config) -> Settings:

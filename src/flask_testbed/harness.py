@@ -6,6 +6,7 @@ The fixtures and hooks stay thin: they tell the harness where pytest is
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,9 @@ from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
 from .guards.queries import QueryCounter
 from .isolation import Isolation, make_isolation
+from .isolation.turns import turns
 from .later_apps import LaterApps
+from .live_server import RequestOutlivedTest, wait_for_requests
 
 
 class LeakDetected(TestbedError):
@@ -450,14 +453,20 @@ class Harness:
         if plan.config:
             self.app.config.update(plan.config)
         self.contexts.push_test()
+        turns.test_thread = threading.get_ident()  # the one a live server's request holds up
         return token
 
     def leave(self, token: ScopeToken, nodeid: str = "") -> None:
         # A strategy switch ended this scope already, along with its data.
         current = token.generation == self._generation and token.isolation is self._active
+        outlived = None
         if token.test:
             # Before the rollback: a statement the test's threads send later is refused.
             threads.mark_outliving(token.threads, nodeid)
+            try:
+                wait_for_requests(nodeid)
+            except RequestOutlivedTest as exc:
+                outlived = exc
         try:
             if current:
                 with self.blocker.allowed():
@@ -473,6 +482,8 @@ class Harness:
                 self._check_leaks(token.isolation, nodeid)
         if token.test:
             threads.report_refused()
+        if outlived is not None:
+            raise outlived
 
     def settle(self) -> None:
         """Before a test's fixtures: finish what the previous test's end left in flight."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import fixtures, hookspecs, parallel, wider
+from . import fixtures, hookspecs, live_server, parallel, wider
 from .adoption import adoption_notice, uses_the_plugin, watch_own_app
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
@@ -34,7 +34,7 @@ DATABASE_FIXTURES = frozenset(
     {
         "app", "test_app", "db", "db_session", "session", "client", "test_client",
         "client_module", "test_client_module", "clean_database", "runner", "_testbed",
-        "assert_num_queries", "assert_max_queries",
+        "assert_num_queries", "assert_max_queries", "live_server",
     }
 )
 MODULE_CLIENTS = frozenset({"client_module", "test_client_module"})
@@ -64,6 +64,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPEN_SCOPES] = []
     config.pluginmanager.register(fixtures, "flask_testbed.fixtures")
+    if config.stash[SETTINGS].app or not config.pluginmanager.has_plugin("flask"):
+        # Registered after every installed plugin: with pytest-flask too, this
+        # live_server is the one tests get. An unconfigured suite that runs on
+        # pytest-flask keeps pytest-flask's, as it keeps everything else.
+        config.pluginmanager.register(live_server, "flask_testbed.live_server")
     # Its hooks run on an xdist controller only (xdist decides that after us).
     config.pluginmanager.register(parallel.Controller(load_harness), "flask_testbed.xdist")
 

@@ -166,6 +166,14 @@ def create_app(config_name=None):
         threading.Thread(target=job, daemon=True).start()
         return jsonify(queued=name), 202
 
+    @app.post("/items/slow")
+    def add_item_slowly():
+        """Takes ``delay`` seconds before it writes: a request that may outlive its test."""
+        time.sleep(request.json.get("delay", 0.3))
+        db.session.add(Item(name=request.json["name"]))
+        db.session.commit()
+        return jsonify(names()), 201
+
     @app.post("/audit")
     def audit():
         db.session.add(AuditEntry(message=request.json["message"]))

@@ -24,7 +24,6 @@ the reply first, so nothing ever runs before the rollback is done.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -34,9 +33,11 @@ from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 from ..database.dialects import backend_for
 from ..guards import forks
 from ..guards.callers import check_caller
+from . import turns
 from .handout import guard_driver_handout
 from .routing import original_connect
 from .savepoints import send_savepoints_directly
+from .turns import acquire as take_turn
 
 
 class PinnedEngine:
@@ -45,7 +46,8 @@ class PinnedEngine:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.backend = backend_for(engine)
-        self.lock = threading.RLock()
+        # One for every pinned connection: a live server's request takes its turn on all.
+        self.lock = turns.STATEMENTS
         self.connection: Connection | None = None
         self._outer: Any = None
         self._dbapi: Any = None
@@ -71,7 +73,8 @@ class PinnedEngine:
 
         def execute_serialised(*args: Any, **kwargs: Any) -> Any:
             check_caller()  # a forked child, a thread that outlived its test
-            with lock:
+            take_turn(lock)
+            try:
                 if self._reply is not None or self._failure is not None:
                     self._read_reply()
                 self.statements += 1
@@ -82,6 +85,8 @@ class PinnedEngine:
                 if not was_out and left(dbapi):
                     self.left_transaction = True
                 return result
+            finally:
+                lock.release()
 
         connection._execute_context = execute_serialised  # type: ignore[method-assign]
         run_statement = self.backend.statement_runner(dbapi)
@@ -89,7 +94,8 @@ class PinnedEngine:
 
         def run_savepoint_statement(statement: str, wait: bool) -> None:
             check_caller()
-            with lock:
+            take_turn(lock)
+            try:
                 if self._reply is not None or self._failure is not None:
                     self._read_reply()
                 self.statements += 1
@@ -100,6 +106,8 @@ class PinnedEngine:
                 # test goes on, and the next statement reads the reply first.
                 self._reply = send_script(dbapi, (statement,))
                 self._sent_by = ""
+            finally:
+                lock.release()
 
         send_savepoints_directly(connection, run_savepoint_statement)
         event.listen(connection, "release_savepoint", self._count_commit)
