@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test browser lint bench clean
 
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,19 @@ demo: $(BIN)/pytest
 # The project's whole suite: SQLite, PostgreSQL and MariaDB (a missing server is
 # skipped with its reason, or fails the run when CI=true), on two workers (each
 # uses databases of its own).
-test: $(BIN)/pytest
+test: $(BIN)/pytest browser
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/pytest -n 2
+
+# The example's browser tests drive Debian's Chromium and its driver (Selenium
+# comes with the test extra); installed here when missing, never downloaded at
+# run time. Without root or sudo, or without apt, the browser tests skip with
+# one line (and fail under CI=true).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } || \
+		echo "chromium not installed: the browser tests will skip (apt-get install chromium chromium-driver)"
 
 bench: $(BIN)/pytest
 	$(BIN)/pip install --quiet -e '.[test,bench]'

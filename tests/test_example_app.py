@@ -2,7 +2,8 @@
 
 It runs as its own pytest process, as a user runs it (`pytest examples/myapp`
 from the repository root), so that its pytest.ini, conftest files and app are
-found exactly the way a user's would be.
+found exactly the way a user's would be. Its browser tests (`e2e/`) need
+Chromium: test_example_e2e.py runs them, once per backend.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def test_example_suite_passes(backend: str, workers: int, tmp_path: Path) -> Non
     }
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "examples/myapp", "-p", "no:cacheprovider",
-         "-p", "no:randomly", f"--junitxml={report}", *args],
+         "-p", "no:randomly", "--ignore=examples/myapp/e2e", f"--junitxml={report}", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     output = completed.stdout[-3000:] + completed.stderr[-2000:]

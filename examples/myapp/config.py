@@ -10,10 +10,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///myapp.db")
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
     # Tokens travel in HttpOnly cookies; state-changing requests must echo the
-    # CSRF cookie in the X-CSRF-TOKEN header.
+    # CSRF cookie in the X-CSRF-TOKEN header; the pages' forms send it as the
+    # csrf_token field instead.
     JWT_TOKEN_LOCATION = ("cookies",)
     JWT_COOKIE_SECURE = True
     JWT_COOKIE_CSRF_PROTECT = True
+    JWT_CSRF_CHECK_FORM = True
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
     PASSWORD_HASH_METHOD = "scrypt"

@@ -1,11 +1,11 @@
 """myapp: a small feature-based Flask app, the reference app of flask-testbed.
 
-Each feature (``auth``, ``notes``) is a package with its models, its routes
-(a blueprint) and its own ``tests/``.
+Each feature (``auth``, ``notes``) is a package with its models, its JSON
+routes and its HTML pages (a blueprint each) and its own ``tests/``.
 """
 
 import click
-from flask import Flask
+from flask import Flask, Response, redirect, url_for
 
 from . import auth, notes
 from .api import register_error_handlers
@@ -24,6 +24,13 @@ def create_app(config_name: str = "config.DevelopmentConfig") -> Flask:
     register_error_handlers(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(notes.bp)
+    app.register_blueprint(auth.pages_bp)
+    app.register_blueprint(notes.pages_bp)
+
+    @app.get("/")
+    def home() -> Response:
+        """A browser's way in: the notes page (which sends it to sign in first)."""
+        return redirect(url_for("notes_pages.index"))
 
     @app.cli.command("init-db")
     def init_db() -> None:

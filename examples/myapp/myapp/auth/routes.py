@@ -2,11 +2,11 @@
 
 from flask import Blueprint, Response, jsonify, request
 from flask_jwt_extended import get_jwt, jwt_required, unset_jwt_cookies
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..api import error, json_object
 from ..extensions import db
+from .credentials import LoginRefused, authenticate
 from .guards import current_user, login_required
 from .models import User
 from .tokens import log_in, renew_access, stored_refresh_token
@@ -41,15 +41,10 @@ def login() -> Response | tuple[Response, int]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         data = request.form
-    email, password = data.get("email"), data.get("password")
-    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-        return error(400, "email and password are required")
-    user = db.session.scalar(select(User).filter_by(email=email.strip().lower()))
-    # One answer for both: it must not tell who has an account.
-    if user is None or not user.check_password(password):
-        return error(401, "invalid email or password")
-    if not user.active:
-        return error(403, "this account is disabled")
+    try:
+        user = authenticate(data.get("email"), data.get("password"))
+    except LoginRefused as refused:
+        return error(refused.status, str(refused))
     response = jsonify(success=True, message="Logged in", user=user.to_dict())
     log_in(response, user)
     db.session.commit()

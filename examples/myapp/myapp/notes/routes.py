@@ -12,9 +12,8 @@ from sqlalchemy import select
 from ..api import json_object
 from ..auth import current_user, login_required
 from ..extensions import db
-from .models import TITLE_MAX_LENGTH, Note
-
-FIELDS = ("title", "body")
+from .models import Note
+from .validation import InvalidNote, validate_note
 
 bp = Blueprint("notes", __name__, url_prefix="/notes")
 
@@ -22,10 +21,7 @@ bp = Blueprint("notes", __name__, url_prefix="/notes")
 @bp.get("")
 @login_required
 def list_notes() -> Response:
-    notes = db.session.scalars(
-        select(Note).filter_by(user_id=current_user().id).order_by(Note.id)
-    )
-    return jsonify(notes=[note.to_dict() for note in notes])
+    return jsonify(notes=[note.to_dict() for note in own_notes()])
 
 
 @bp.post("")
@@ -63,6 +59,12 @@ def delete_note(note_id: int) -> tuple[str, int]:
     return "", 204
 
 
+def own_notes() -> list[Note]:
+    """The current user's notes, oldest first."""
+    query = select(Note).filter_by(user_id=current_user().id).order_by(Note.id)
+    return list(db.session.scalars(query))
+
+
 def own_note(note_id: int) -> Note:
     """The current user's note ``note_id``; 404 for anyone else's."""
     note = db.session.scalar(select(Note).filter_by(id=note_id, user_id=current_user().id))
@@ -73,21 +75,7 @@ def own_note(note_id: int) -> Note:
 
 def note_fields(data: dict[str, Any], partial: bool) -> dict[str, str]:
     """The valid fields of a note payload; 400 for anything else."""
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        abort(400, description=f"unknown fields: {', '.join(unknown)}")
-    fields = {name: data[name] for name in FIELDS if name in data}
-    if not partial and "title" not in fields:
-        abort(400, description="a title is required")
-    if not fields:
-        abort(400, description="nothing to update: send a title or a body")
-    for name, value in fields.items():
-        if not isinstance(value, str):
-            abort(400, description=f"{name} must be a string")
-    if "title" in fields:
-        fields["title"] = fields["title"].strip()
-        if not fields["title"]:
-            abort(400, description="the title cannot be blank")
-        if len(fields["title"]) > TITLE_MAX_LENGTH:
-            abort(400, description=f"the title is longer than {TITLE_MAX_LENGTH} characters")
-    return fields
+    try:
+        return validate_note(data, partial)
+    except InvalidNote as exc:
+        abort(400, description=str(exc))
