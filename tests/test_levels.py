@@ -357,11 +357,18 @@ def test_pure():
 
 
 def test_a_suite_that_does_not_use_the_plugin_gets_no_levels(pytester):
-    """Installing the plugin changes nothing there: no marker, no line."""
-    pytester.makepyfile(test_plain="def test_pure():\n    pass\n")
+    """Installing the plugin changes nothing there: no marker, no line, no report wrapper."""
+    pytester.makepyfile(
+        test_plain="""
+def test_pure(pytestconfig):
+    assert not pytestconfig.pluginmanager.has_plugin("flask_testbed.levels")
+"""
+    )
     plain = pytester.runpytest("-p", "no:randomly", "-m", "unit")
     assert plain.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # 1 deselected
-    assert level_lines(pytester.runpytest("-p", "no:randomly")) == []
+    everything = pytester.runpytest("-p", "no:randomly")
+    everything.assert_outcomes(passed=1)
+    assert level_lines(everything) == []
 
     pytester.makeconftest(OWN_NARROW_APP)
     pytester.makepyfile(test_plain=PLAIN_TESTS)

@@ -138,7 +138,12 @@ def mark(config: pytest.Config, items: list[pytest.Item], configured: bool, mark
         active = active or automatic != "unit"
         found.append((item, carried_level(item), automatic))
     if not active:
-        return  # nothing in this run uses the plugin: its tests are left as they were
+        # Nothing in this run uses the plugin: its tests are left as they were,
+        # and none of them pays for the report wrapper.
+        summary = config.pluginmanager.get_plugin(PLUGIN_NAME)
+        if summary is not None:
+            config.pluginmanager.unregister(summary)
+        return
     for item, carried, automatic in found:
         if carried is None:
             item.add_marker(automatic)
