@@ -196,7 +196,9 @@ class LevelSummary:
 
         The outermost wrapper: after every other summary, pytest's short test
         summary (its own wrapper's end) included. Shown with ``-q``, which keeps
-        pytest's line too; ``-qq`` hides both.
+        pytest's line too; ``-qq`` hides both. Alone at the end, it would be the
+        last line with a duration, which tools that read the outcome from that
+        line (pytester's ``parseoutcomes``) would take for pytest's.
         """
         result = yield
         line = self.line()
