@@ -57,6 +57,19 @@ def is_plugins(definition: Any) -> bool:
     return module == "flask_testbed.fixtures"
 
 
+#: what app_fixture finds for a test: the plugin's own (or none known), the suite's own
+#: session-scoped one, or the suite's own narrower one (a suite the plugin leaves alone)
+PLUGINS_APP, OWN_SESSION_APP, OWN_NARROW_APP = "plugin", "own-session", "own-narrow"
+
+
+def suite_app(item: pytest.Item) -> str:
+    """Which kind of ``app`` fixture the item sees, without remembering anything on the run."""
+    definition = app_fixture(item)
+    if definition is None or is_plugins(definition):
+        return PLUGINS_APP
+    return OWN_SESSION_APP if definition.scope == "session" else OWN_NARROW_APP
+
+
 def uses_the_plugin(item: pytest.Item, configured: bool) -> bool:
     """Whether the plugin may isolate this test: its app is the plugin's or session-scoped.
 
@@ -65,14 +78,12 @@ def uses_the_plugin(item: pytest.Item, configured: bool) -> bool:
     """
     if configured:
         return True
-    definition = app_fixture(item)
-    if definition is None or is_plugins(definition):
-        return True
-    if definition.scope == "session":
+    kind = suite_app(item)
+    if kind == OWN_SESSION_APP:
         item.config.stash[OWN_APP] = True
-        return True
-    item.config.stash[NOT_ADOPTED] = True
-    return False
+    elif kind == OWN_NARROW_APP:
+        item.config.stash[NOT_ADOPTED] = True
+    return kind != OWN_NARROW_APP
 
 
 def adoption_notice(config: pytest.Config) -> str | None:

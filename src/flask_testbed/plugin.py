@@ -1,15 +1,15 @@
-"""The pytest plugin: options, the marker, and the hooks that place each test.
+"""The pytest plugin: options, markers, and the hooks that place each test.
 
 Registered through the ``pytest11`` entry point, so installing the package is
 all a user does. Fixtures live in :mod:`flask_testbed.fixtures`, the database
-lifecycle in :mod:`flask_testbed.harness`.
+lifecycle in :mod:`flask_testbed.harness`, test levels in :mod:`flask_testbed.levels`.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from . import fixtures, hookspecs, live_server, parallel, wider
+from . import fixtures, hookspecs, levels, live_server, parallel, wider
 from .adoption import adoption_notice, uses_the_plugin, watch_own_app
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
@@ -46,6 +46,7 @@ _WATCHED = ("session", "package", "module", "class", "function")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    levels.add_ini(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -58,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(strategy=None): give this test (class, module) database access and "
         "isolation; strategy is transaction, truncate or recreate",
     )
+    levels.register_markers(config)
     try:
         config.stash[SETTINGS] = read_settings(config)
     except TestbedError as exc:
@@ -71,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(live_server, "flask_testbed.live_server")
     # Its hooks run on an xdist controller only (xdist decides that after us).
     config.pluginmanager.register(parallel.Controller(load_harness), "flask_testbed.xdist")
+    if levels.enabled(config):
+        config.pluginmanager.register(levels.LevelSummary(), levels.PLUGIN_NAME)
 
 
 @pytest.hookimpl(trylast=True)
@@ -261,9 +265,14 @@ def _watch_fixtures(config: pytest.Config, plans: list[TestPlan]) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Plan the tests, classes and modules that touch the database."""
+    """Give each test its level, then plan the tests, classes and modules that touch the database.
+
+    Levels here, not in an earlier hook: after every ``conftest.py``'s own
+    marking and before pytest's ``-m`` (see :func:`flask_testbed.levels.mark`).
+    """
     default = config.stash[SETTINGS].strategy
     configured = bool(config.stash[SETTINGS].app)
+    levels.mark(config, items, configured, MARKER)
     strategies: dict[pytest.Node, set[str]] = {}
     plans: list[TestPlan] = []
     flows = []
