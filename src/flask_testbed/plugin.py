@@ -14,6 +14,7 @@ from .adoption import adoption_notice, uses_the_plugin, watch_own_app
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
 from .errors import TestbedError, reported
+from .flows import keep_written_order
 from .guards.scopes import judge, needs_watching
 from .harness import Harness, TestPlan
 from .resets import Resets, load_callables
@@ -307,6 +308,7 @@ def pytest_collection_modifyitems(
     if wider_needed and not config.pluginmanager.has_plugin(WIDER_WATCH):
         config.pluginmanager.register(WiderWatch(), WIDER_WATCH)
     watch_own_app(config, _building_own_app, fixtures.usage_exit)
+    keep_written_order(items, flows)
     parallel.report_flows(config, flows)
 
 
