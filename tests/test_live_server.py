@@ -159,9 +159,12 @@ def test_2_starts_clean(live_server):
 """
 
 
-def test_a_request_outliving_its_test_is_reported(shop, monkeypatch):
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_request_outliving_its_test_is_reported(shop, monkeypatch, strategy):
     monkeypatch.setenv("TESTBED_LIVE_SERVER_WAIT", "0.2")
-    result = shop.run_subprocess("-p", "no:randomly", test_outliving=OUTLIVING, timeout=240)
+    result = shop.run_subprocess(
+        f"--testbed-strategy={strategy}", test_outliving=OUTLIVING, timeout=240
+    )
     output = result.stdout.str()
     assert (
         "the live server's request POST /items/slow was still running when "
@@ -219,7 +222,10 @@ def test_a_bad_scope_is_one_line(shop, backend):
 PYTEST_FLASK = Path(sys.prefix) / "pytest-flask"
 
 
-def test_with_pytest_flask_installed_too_this_live_server_is_used(shop, backend, monkeypatch):
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_with_pytest_flask_installed_too_this_live_server_is_used(
+    shop, backend, monkeypatch, strategy
+):
     if not (PYTEST_FLASK / "pytest_flask").is_dir():
         reason = f"pytest-flask is not installed in {PYTEST_FLASK.name}/ beside the environment"
         if os.environ.get("CI") == "true":
@@ -227,6 +233,6 @@ def test_with_pytest_flask_installed_too_this_live_server_is_used(shop, backend,
         pytest.skip(f"{reason}: make .venv/bin/pytest installs it")
     paths = [str(PYTEST_FLASK), *filter(None, [os.environ.get("PYTHONPATH")])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
-    result = shop.run_subprocess(test_live=LIVE, timeout=240)
+    result = shop.run_subprocess(f"--testbed-strategy={strategy}", test_live=LIVE, timeout=240)
     assert "flask-1." in result.stdout.str()  # pytest-flask was loaded
     result.assert_outcomes(passed=7)

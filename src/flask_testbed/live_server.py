@@ -33,7 +33,7 @@ from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHand
 
 from .errors import TestbedError
 from .guards import threads
-from .isolation.turns import turns
+from .isolation.turns import WAIT, turns
 
 SCOPES = ("session", "package", "module", "class", "function")
 WAIT_ENV = "TESTBED_LIVE_SERVER_WAIT"
@@ -140,6 +140,7 @@ def wait_for_requests(test: str) -> None:
     server_thread = turns.serving_thread
     still = turns.wait_idle(seconds)
     if still is not None:
+        turns.late = True
         if server_thread is not None:
             # Its next statement would land in whatever scope comes next: refused.
             threads.outliving[server_thread] = test
@@ -148,6 +149,17 @@ def wait_for_requests(test: str) -> None:
             f"(waited {seconds:g} s, {WAIT_ENV}): wait for the page or request to finish "
             "before the test ends"
         )
+
+
+def wait_for_late_request() -> bool:
+    """Before a test: let a request that outlived the previous test end; whether there was one."""
+    if not turns.late:
+        return False
+    turns.late = False
+    # Longer than at the test's end: it was reported then; now the next test's
+    # data is at stake, and the test's own statements would wait as long.
+    turns.wait_idle(max(wait_seconds(), WAIT))
+    return True
 
 
 def wait_seconds() -> float:

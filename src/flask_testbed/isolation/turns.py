@@ -44,6 +44,9 @@ class _Turns:
         self.serving_thread: threading.Thread | None = None
         #: the thread that runs the tests: the one that waits while a request runs
         self.test_thread: int | None = None
+        #: a request was still running when its test ended (reported): the next
+        #: test waits for it, and its writes are undone before that test begins
+        self.late = False
 
     @contextlib.contextmanager
     def request(self, what: str) -> Iterator[None]:
