@@ -125,6 +125,32 @@ def database_exists(url: sa.URL) -> bool:
         admin.dispose()
 
 
+#: the repository's root: where a user runs ``pytest examples/myapp``
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_as_a_user(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """pytest in a process of its own, as a user starts it: no setting of this run leaks in."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TESTBED_") and key != "PYTEST_ADDOPTS"
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def junit_counts(report: Path, output: str) -> dict[str, int]:
+    """Tests, failures, errors and skips in a JUnit XML report (``output`` for the message)."""
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None, output
+    return {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
+
+
 def runs_at_once(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 180) -> list[str]:
     """Start two identical pytest runs together; their outputs, once both passed."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", *args]

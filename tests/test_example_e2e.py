@@ -11,15 +11,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import server_url
+from conftest import ROOT, junit_counts, run_as_a_user, server_url
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "myapp"
 MIN_TESTS = 5
 
@@ -49,31 +45,16 @@ def chromium() -> None:
         pytest.skip(message)
 
 
-def run_pytest(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    # The example decides its own settings: none may leak in from this run.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("TESTBED_") and key != "PYTEST_ADDOPTS"
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-    )
-
-
 @pytest.mark.parametrize("backend", ["sqlite-in-memory", "postgresql", "mariadb"])
 def test_example_browser_tests_pass(chromium: None, backend: str, tmp_path: Path) -> None:
     args = [] if backend == "sqlite-in-memory" else [f"--testbed-db-url={server_url(backend)}"]
     report = tmp_path / "report.xml"
 
-    completed = run_pytest("examples/myapp/e2e", f"--junitxml={report}", *args)
+    completed = run_as_a_user("examples/myapp/e2e", f"--junitxml={report}", *args)
 
     output = completed.stdout[-3000:] + completed.stderr[-2000:]
     assert completed.returncode == 0, output
-    suite = ET.parse(report).getroot().find("testsuite")
-    assert suite is not None, output
-    counts = {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
+    counts = junit_counts(report, output)
     assert counts["tests"] >= MIN_TESTS, counts
     assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, counts
 
@@ -97,7 +78,7 @@ def test_a_failing_browser_test_saves_its_page(
     args = [f"--junitxml={reports / 'report.xml'}"] if junitxml else []
     expected = (reports if junitxml else example_copy) / "e2e-artifacts"
 
-    completed = run_pytest("e2e/test_deliberately_failing.py", *args, cwd=example_copy)
+    completed = run_as_a_user("e2e/test_deliberately_failing.py", *args, cwd=example_copy)
 
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output

@@ -6,17 +6,13 @@ and the run ends with one line of counts and time per level.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_as_a_user
 
 from flask_testbed import levels, plugin
-
-ROOT = Path(__file__).resolve().parents[1]
 
 #: user fixtures: one on top of `client`, and a stand-in for a server fixture
 LEVELLED_CONFTEST = """
@@ -390,16 +386,7 @@ def test_a_suite_with_its_own_session_app_gets_levels_even_in_a_unit_only_run(py
 
 def test_the_example_app_runs_its_unit_tests_alone(tmp_path: Path) -> None:
     """``pytest examples/myapp -m unit``, as a user runs it from the repository root."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("TESTBED_") and key != "PYTEST_ADDOPTS"
-    }
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "examples/myapp", "-p", "no:cacheprovider",
-         "-p", "no:randomly", "-m", "unit", "--strict-markers", "-v"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
+    completed = run_as_a_user("examples/myapp", "-m", "unit", "--strict-markers", "-v")
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-3000:]
     ran = [line for line in completed.stdout.splitlines() if " PASSED" in line]
