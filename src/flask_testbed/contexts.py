@@ -39,9 +39,17 @@ from . import unsaved
 class Contexts:
     """Installs the per-request contexts on one app, and pushes each test's."""
 
-    def __init__(self, app: Flask, db: Any, mode: str = "warn") -> None:
+    def __init__(
+        self,
+        app: Flask,
+        db: Any,
+        mode: str = "warn",
+        commits: Callable[[], int | None] = lambda: None,
+    ) -> None:
         self.app = app
         self.db = db
+        #: commits inside the sandbox so far (the strategy's count); None: unknown
+        self.commits = commits
         self.watch = unsaved.Watch(app, db, mode)
         self._wsgi_app: Any = None
         self._runner_class: Any = None
@@ -134,13 +142,9 @@ class Contexts:
         for session in sessions:
             _expire_clean(session)
 
-    def commits(self) -> int | None:
-        """Commits inside the sandbox so far (the harness sets the strategy's); None: unknown."""
-        return None
-
     def _test_sessions(self) -> tuple[Session, ...]:
         current = None
-        if current_app and current_app._get_current_object() is self.app:
+        if self._in_app_context():
             scoped = self.db.session
             current = scoped() if scoped.registry.has() else None
         base = self._base

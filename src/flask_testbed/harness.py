@@ -104,8 +104,7 @@ class Harness:
         #: each test's app.config, nested values included, comes back when it ends
         self.config = ConfigKeeper(app.config)
         self._context: AppContext | None = None
-        self.contexts = Contexts(app, self.db, settings.uncommitted)
-        self.contexts.commits = self._sandbox_commits  # type: ignore[method-assign]
+        self.contexts = Contexts(app, self.db, settings.uncommitted, self._sandbox_commits)
         self._later: LaterApps | None = None
         #: engines of apps built during the run
         self._later_engines: list[Any] = []

@@ -71,13 +71,11 @@ class PinnedEngine:
         dbapi = self._dbapi = connection.connection.dbapi_connection
         left = self.backend.left_transaction
 
+        take = self._take_connection
+
         def execute_serialised(*args: Any, **kwargs: Any) -> Any:
-            check_caller()  # a forked child, a thread that outlived its test
-            take_turn(lock)
+            take()
             try:
-                if self._reply is not None or self._failure is not None:
-                    self._read_reply()
-                self.statements += 1
                 # A transition, not a state: MariaDB reports no transaction until
                 # the first table is touched, which is no commit.
                 was_out = left(dbapi)
@@ -93,12 +91,8 @@ class PinnedEngine:
         send_script = self.backend.send_script
 
         def run_savepoint_statement(statement: str, wait: bool) -> None:
-            check_caller()
-            take_turn(lock)
+            take()
             try:
-                if self._reply is not None or self._failure is not None:
-                    self._read_reply()
-                self.statements += 1
                 if wait:
                     run_statement(statement)
                     return
@@ -123,6 +117,23 @@ class PinnedEngine:
 
         connection.execution_options = execution_options  # type: ignore[method-assign]
         self.connection = connection
+
+    def _take_connection(self) -> None:
+        """Before a statement of the app or SQLAlchemy: the lock is then held (the caller releases).
+
+        The caller is checked (a forked child, a thread that outlived its test),
+        the test's thread waits for a live server's request, and a reply still
+        pending is read first.
+        """
+        check_caller()
+        take_turn(self.lock)
+        try:
+            if self._reply is not None or self._failure is not None:
+                self._read_reply()
+        except BaseException:
+            self.lock.release()
+            raise
+        self.statements += 1
 
     def _count_commit(self, *_args: Any) -> None:
         self.commits += 1
