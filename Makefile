@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e . --group dev
 	# pytest-flask beside the environment, not in it: one test loads it to check
 	# that both plugins installed together work; every other run stays without it.
 	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/pytest-flask 'pytest-flask>=1.3'
@@ -27,7 +27,7 @@ test: $(BIN)/pytest browser
 	$(BIN)/pytest -n 2
 
 # The example's browser tests drive Debian's Chromium and its driver (Selenium
-# comes with the test extra); installed here when missing, never downloaded at
+# comes with the test dependency group); installed here when missing, never downloaded at
 # run time. Without root or sudo, or without apt, the browser tests skip with
 # one line (and fail under CI=true).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
@@ -37,7 +37,7 @@ browser:
 		echo "chromium not installed: the browser tests will skip (apt-get install chromium chromium-driver)"
 
 bench: $(BIN)/pytest
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e . --group dev --group bench
 	$(BIN)/python -m benchmarks.isolation
 
 clean:

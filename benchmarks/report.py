@@ -247,7 +247,7 @@ def chart(data: dict[str, Any], path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "no chart: matplotlib is not installed (pip install 'flask-testbed[bench]')"
+        return "no chart: matplotlib is not installed (pip install -e . --group bench)"
     backends = list(data["backends"].values())
     tables = data["config"]["tables"]
     fig, axes = plt.subplots(
