@@ -30,9 +30,9 @@ from _pytest.fixtures import FixtureDef
 
 #: module:qualname of what runs per test or per statement; missing ones are reported, not fatal
 TARGETS = (
-    "flask_testbed.harness:Harness.enter_test",
-    "flask_testbed.harness:Harness.enter_scope",
-    "flask_testbed.harness:Harness.leave",
+    "flask_testbed.scopes:Scopes.enter_test",
+    "flask_testbed.scopes:Scopes.enter_scope",
+    "flask_testbed.scopes:Scopes.leave",
     "flask_testbed.isolation.transaction:TransactionIsolation.enter",
     "flask_testbed.isolation.transaction:TransactionIsolation.leave",
     "flask_testbed.isolation.transaction:TransactionIsolation._forget_nested",

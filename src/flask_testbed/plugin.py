@@ -16,8 +16,9 @@ from .database.writes import WriteTracker
 from .errors import TestbedError, reported
 from .flows import keep_written_order
 from .guards.scopes import judge, needs_watching
-from .harness import Harness, TestPlan
+from .harness import Harness
 from .resets import Resets, load_callables
+from .scopes import TestPlan
 from .stash import (
     CURRENT,
     HARNESS,

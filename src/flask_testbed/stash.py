@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from .config import Settings
-from .harness import Harness, TestPlan
+from .harness import Harness
 from .resets import Resets
+from .scopes import TestPlan
 from .wider import OpenScope, RunOrder
 
 SETTINGS = pytest.StashKey[Settings]()
