@@ -15,7 +15,8 @@ from flask.ctx import AppContext
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from .app import claim_of, extension_of, release_claim, unreachable, use_test_databases
+from .app import extension_of
+from .claims import claim_of, release_claim, unreachable, use_test_databases
 from .config import Settings
 from .configstate import ConfigKeeper
 from .contexts import Contexts

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from .app import Claim, beside_instance, is_prepared, test_database_urls, write_urls
+from .claims import Claim, beside_instance, is_prepared, test_database_urls, write_urls
 from .database.urls import is_in_memory, masked
 from .errors import TestbedError
 

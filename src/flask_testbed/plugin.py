@@ -101,7 +101,8 @@ def load_harness(config: pytest.Config) -> Harness | None:
     settings = config.stash[SETTINGS]
     if not settings.app:
         return None
-    from .app import load_app, release_claim
+    from .app import load_app
+    from .claims import release_claim
 
     role = parallel.database_role(config)
     slot = parallel.database_slot(config)

@@ -1,0 +1,304 @@
+"""The app's claim on its test databases: which URL each bind gets, and the lock on it.
+
+Whichever way the app is built (``testbed_app``, or a session-scoped ``app``
+fixture of the user's), its Flask-SQLAlchemy ``init_app`` runs with the URLs
+rewritten to test databases this run has claimed: named for the worker and
+the slot free on the server, locked for the run's length, checked for safety
+before the first connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.engine import URL
+
+from .database.leftovers import sweep
+from .database.locks import RunLock
+from .database.naming import test_database_url, xdist_worker
+from .database.safety import check_test_databases
+from .database.secrets import check_config_urls, scrub
+from .database.servers import ensure_database
+from .database.urls import is_in_memory, masked, sqlite_path
+from .errors import TestbedError, one_line
+
+IN_MEMORY = "sqlite://"
+#: key in app.extensions: the plugin's claim on the app's test databases
+TESTBED = "flask_testbed"
+
+
+def test_database_urls(
+    config: Mapping[str, Any],
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None = None,
+    slot: int = 1,
+) -> dict[str | None, URL]:
+    """The URL of every bind for this run, from the app's config and the plugin's settings.
+
+    An explicit ``database_url`` must name a test database (or be allowed
+    explicitly); a URL from the app's own config whose name is not a test
+    name becomes ``test_<name>`` on the same server (beside it, for an SQLite
+    file). Each xdist worker gets its own copy (``role`` is the worker's id,
+    or the controller's: the template); ``slot`` > 1 when other runs hold the
+    first names.
+    """
+    check_config_urls(config, database_url)
+    if database_url and not allow_any:
+        check_test_databases([(None, database_url)], allow_any=False)
+    worker = role or xdist_worker()
+    plan: dict[str | None, URL] = {}
+    default = database_url or config.get("SQLALCHEMY_DATABASE_URI")
+    binds = config.get("SQLALCHEMY_BINDS") or {}
+    if default is None and not binds:
+        default = IN_MEMORY
+    if default is not None:
+        plan[None] = test_database_url(default, bool(database_url) or allow_any, worker, slot)
+    for key, value in binds.items():
+        url = value.get("url") if isinstance(value, dict) else value
+        if url is not None:
+            plan[key] = test_database_url(url, allow_any, worker, slot)
+    check_test_databases(plan.items(), allow_any)
+    return plan
+
+
+@dataclass
+class Claim:
+    """The databases a run took: where each bind goes, the run locks it holds, what it made."""
+
+    plan: dict[str | None, URL]
+    locks: list[RunLock]
+    slot: int
+    #: this run's names in the first slot, outside xdist: what leftovers are named after
+    bases: list[URL] = field(default_factory=list)
+    #: databases a plugin run made (this one, or a killed one): this run drops them at its end
+    owned: list[URL] = field(default_factory=list)
+
+    def sweep(self) -> list[URL]:
+        """Drop the slots and worker copies that killed runs left beside this run's names."""
+        keep = list(self.plan.values())
+        return [url for base in self.bases for url in sweep(base, keep)]
+
+    def release(self) -> None:
+        for lock in self.locks:
+            lock.release()
+        self.locks = []
+
+
+#: how many runs at once may each take a database of their own
+_MAX_SLOTS = 64
+
+
+def claim_test_databases(
+    app: Flask,
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None = None,
+    slot: int | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] = print,
+) -> Claim:
+    """Choose this run's databases and lock them, before anything is created in them.
+
+    A run that must keep its names (``wait``: ``--reuse-db`` keeps one stable
+    database; ``slot``: an xdist worker uses its controller's) waits for a
+    run that holds them; any other run takes the next free slot at once, so
+    two CI jobs on one server never wait for each other.
+    """
+    for candidate in [slot] if slot else range(1, _MAX_SLOTS + 1):
+        plan = {
+            key: beside_instance(app, url)
+            for key, url in test_database_urls(
+                app.config, database_url, allow_any, role, candidate
+            ).items()
+        }
+        locks = [RunLock(url) for url in dict.fromkeys(plan.values())]
+        taken: list[RunLock] = []
+        try:
+            for lock in locks:
+                if wait or slot:
+                    lock.acquire(say)
+                elif not lock.try_acquire():
+                    break
+                taken.append(lock)
+        except BaseException as exc:
+            Claim(plan, taken, candidate).release()
+            if isinstance(exc, TestbedError):  # waited too long for another run
+                raise
+            if isinstance(exc, Exception):  # whatever the driver raises: not reachable
+                key = next(key for key, url in plan.items() if url == lock.url)
+                raise unreachable(key, lock.url, exc) from None
+            raise
+        if len(taken) == len(locks):
+            bases = [
+                beside_instance(app, url)
+                for url in test_database_urls(app.config, database_url, allow_any).values()
+            ]
+            return Claim(plan, taken, candidate, list(dict.fromkeys(bases)))
+        Claim(plan, taken, candidate).release()
+        if wait:
+            break
+    raise TestbedError(
+        f"{_MAX_SLOTS} test runs hold the test databases of {masked(plan[next(iter(plan))])}; "
+        "wait for them to finish"
+    )
+
+
+def beside_instance(app: Flask, url: URL) -> URL:
+    """An SQLite file path as Flask-SQLAlchemy resolves it: relative to the instance folder."""
+    if url.drivername not in ("sqlite", "sqlite+pysqlite") or is_in_memory(url):
+        return url
+    prefix, path = sqlite_path(url)
+    if os.path.isabs(path):
+        return url
+    return url.set(database=prefix + os.path.join(app.instance_path, path))
+
+
+def write_urls(config: Any, plan: Mapping[str | None, URL]) -> None:
+    for key, url in plan.items():
+        text = url.render_as_string(hide_password=False)
+        if key is None:
+            config["SQLALCHEMY_DATABASE_URI"] = text
+        else:
+            binds = config["SQLALCHEMY_BINDS"]
+            value = binds[key]
+            binds[key] = {**value, "url": text} if isinstance(value, dict) else text
+
+
+def prepare_test_databases(app: Flask, claim: Claim) -> None:
+    """Write the claimed URLs into the app's config and create the databases that are missing.
+
+    The databases a plugin run made are remembered on the app, so that the
+    harness drops them at the end (unless they are to be reused).
+    """
+    write_urls(app.config, claim.plan)
+    for key, url in claim.plan.items():
+        try:
+            if url not in claim.owned and ensure_database(url):
+                claim.owned.append(url)
+        except Exception as exc:  # whatever the driver raises, the server is not usable
+            raise unreachable(key, url, exc) from None
+    app.extensions[TESTBED] = claim
+
+
+def is_prepared(app: Flask) -> bool:
+    return TESTBED in app.extensions
+
+
+def claim_of(app: Flask) -> Claim | None:
+    """What the plugin claimed for ``app``, if it did."""
+    return app.extensions.get(TESTBED)
+
+
+def release_claim(app: Flask) -> None:
+    """Let other runs have ``app``'s databases (its locks go; the databases stay)."""
+    claim = claim_of(app)
+    if claim is not None:
+        claim.release()
+
+
+def use_test_databases(
+    app: Flask,
+    db: SQLAlchemy,
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None = None,
+    slot: int | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Point an app whose engines already exist at this run's test databases.
+
+    Flask-SQLAlchemy reads its config once, in ``init_app``; an app object
+    built before the plugin could see it gets each engine whose URL changes
+    rebuilt with the same options the extension would have used.
+    """
+    if is_prepared(app):
+        return
+    claim = claim_test_databases(app, database_url, allow_any, role, slot, wait, say)
+    try:
+        prepare_test_databases(app, claim)
+    except BaseException:
+        claim.release()
+        raise
+    engines = db._app_engines[app]
+    for key, url in claim.plan.items():
+        current = engines.get(key)
+        if current is not None and current.url == url:
+            continue
+        if current is not None:
+            current.dispose()
+        if key is None:
+            options: dict[str, Any] = dict(db._engine_options)
+            options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        else:
+            value = app.config["SQLALCHEMY_BINDS"][key]
+            options = dict(db._engine_options)
+            options.update(value if isinstance(value, dict) else {})
+        options["url"] = url
+        options.setdefault("echo", app.config.get("SQLALCHEMY_ECHO", False))
+        options.setdefault("echo_pool", options["echo"])
+        db._make_metadata(key)
+        db._apply_driver_defaults(options, app)
+        engines[key] = db._make_engine(key, options, app)
+        if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
+            from flask_sqlalchemy import record_queries
+
+            record_queries._listen(engines[key])
+
+
+def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
+    """The one-line error for a server the run cannot reach (password masked)."""
+    where = "the default database" if key is None else f"bind {key!r}"
+    cause = getattr(exc, "orig", None) or exc
+    reason = scrub(one_line(cause), url)
+    return TestbedError(
+        f"cannot connect to {masked(url)} ({where}): {reason}; "
+        "start the server or fix the URL (--testbed-db-url / TESTBED_DATABASE_URL)"
+    )
+
+
+@contextlib.contextmanager
+def test_databases_on_init(
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None,
+    slot: int | None,
+    wait: bool,
+    say: Callable[[str], None],
+) -> Iterator[None]:
+    """While the user's code builds the app: redirect every ``init_app`` to test databases.
+
+    The claims are released again if building the app fails: no lock of a
+    run that never started may outlive it.
+    """
+    original = SQLAlchemy.init_app
+    # Apps built from the same configuration (one at import, one by the
+    # factory) share one claim: two claims would be two slots of databases.
+    claims: dict[str, Claim] = {}
+
+    def init_app(self: SQLAlchemy, app: Flask) -> None:
+        wanted = repr(test_database_urls(app.config, database_url, allow_any, role))
+        claim = claims.get(wanted)
+        if claim is None:
+            claim = claims[wanted] = claim_test_databases(
+                app, database_url, allow_any, role, slot, wait, say
+            )
+        prepare_test_databases(app, claim)
+        original(self, app)
+
+    SQLAlchemy.init_app = init_app  # type: ignore[method-assign]
+    try:
+        yield
+    except BaseException:
+        for claim in claims.values():
+            claim.release()
+        raise
+    finally:
+        SQLAlchemy.init_app = original  # type: ignore[method-assign]
