@@ -20,6 +20,7 @@ The convention the pages follow:
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -203,3 +204,68 @@ def test_every_snippet_runs(page: Page, tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     failures = json.loads(completed.stdout.strip().splitlines()[-1])
     assert not failures, "\n".join(failures)
+
+
+# -- every message the plugin prints has an entry in the FAQ ------------------------------
+
+SOURCE = ROOT / "src" / "flask_testbed"
+FAQ = ROOT / "docs" / "faq.md"
+PRINTERS = {"fail", "warn", "exit", "say", "skip", "PytestWarning", "UsageError", "_stopped"}
+MIN_FRAGMENT = 12
+
+
+def _static_text(node: ast.AST) -> str | None:
+    """A message's text, each computed part as ``\\0``; None when it is not a string."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            part.value if isinstance(part, ast.Constant) else "\0" for part in node.values
+        )
+    return None
+
+
+def messages() -> dict[str, str]:
+    """Each message of the plugin's source (where it is -> its longest fixed part).
+
+    A message is the string given to an exception the plugin raises, to
+    pytest's fail/exit/skip, to a warning, or to the run's announcer, or a
+    module-level constant sentence (``MESSAGE = "...; fix"``).
+    """
+    found: dict[str, str] = {}
+    for path in sorted(SOURCE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        raised = {id(node.exc) for node in ast.walk(tree) if isinstance(node, ast.Raise)}
+        candidates: list[tuple[int, ast.AST]] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and node.args:
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if id(node) in raised or name in PRINTERS:
+                    candidates.append((node.lineno, node.args[0]))
+        for node in tree.body:
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                    and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)):
+                text = _static_text(node.value) or ""
+                if "; " in text and len(text) >= 60:
+                    candidates.append((node.lineno, node.value))
+        for line, node in candidates:
+            text = _static_text(node)
+            if text is None:
+                continue
+            fragment = max((" ".join(p.split()) for p in text.split("\0")), key=len)
+            if len(fragment.strip(" :;,.()")) >= MIN_FRAGMENT:
+                found[f"{path.relative_to(ROOT)}:{line}"] = fragment
+    return found
+
+
+def test_the_source_s_messages_are_found() -> None:
+    assert len(messages()) >= 40
+
+
+def test_every_message_has_an_faq_entry() -> None:
+    faq = " ".join(FAQ.read_text().split())
+    missing = {where: text for where, text in messages().items() if text not in faq}
+    assert not missing, "messages with no entry in docs/faq.md:\n" + "\n".join(
+        f"{where}: {text}" for where, text in missing.items()
+    )
