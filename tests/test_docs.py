@@ -269,3 +269,27 @@ def test_every_message_has_an_faq_entry() -> None:
     assert not missing, "messages with no entry in docs/faq.md:\n" + "\n".join(
         f"{where}: {text}" for where, text in missing.items()
     )
+
+
+# -- the README is read on an index page too: its links are absolute -----------------------
+
+ABSOLUTE = (
+    "https://flask-testbed.readthedocs.io/",
+    "https://github.com/flask-testbed/flask-testbed/blob/main/",
+    "https://raw.githubusercontent.com/flask-testbed/flask-testbed/main/",
+)
+
+
+def test_the_readme_s_links_are_absolute() -> None:
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r"<(https?://[^>]+)>", text)
+    assert targets
+    relative = [target for target in targets if not target.startswith(ABSOLUTE)]
+    assert not relative, relative
+
+
+def test_the_readme_links_to_files_that_exist() -> None:
+    text = (ROOT / "README.md").read_text()
+    for prefix in ABSOLUTE[1:]:
+        for path in re.findall(re.escape(prefix) + r"([^)\s#]+)", text):
+            assert (ROOT / path).exists(), path
