@@ -212,6 +212,7 @@ SOURCE = ROOT / "src" / "flask_testbed"
 FAQ = ROOT / "docs" / "faq.md"
 PRINTERS = {"fail", "warn", "exit", "say", "skip", "PytestWarning", "UsageError", "_stopped"}
 MIN_FRAGMENT = 12
+SQL = ("SELECT", "INSERT", "CREATE", "DROP", "DELETE", "ALTER", "SHOW", "UPDATE")
 
 
 def _static_text(node: ast.AST) -> str | None:
@@ -230,7 +231,8 @@ def messages() -> dict[str, str]:
 
     A message is the string given to an exception the plugin raises, to
     pytest's fail/exit/skip, to a warning, or to the run's announcer, or a
-    module-level constant sentence (``MESSAGE = "...; fix"``).
+    sentence kept in a name or returned (``message = f"...; fix"``) to be
+    raised or printed elsewhere.
     """
     found: dict[str, str] = {}
     for path in sorted(SOURCE.rglob("*.py")):
@@ -243,11 +245,12 @@ def messages() -> dict[str, str]:
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
                 if id(node) in raised or name in PRINTERS:
                     candidates.append((node.lineno, node.args[0]))
-        for node in tree.body:
-            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-                    and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)):
+        for node in ast.walk(tree):
+            # A sentence kept in a name or returned, then raised or printed elsewhere.
+            if isinstance(node, (ast.Assign, ast.Return)) and node.value is not None:
                 text = _static_text(node.value) or ""
-                if "; " in text and len(text) >= 60:
+                if (len(text) >= 60 and ("; " in text or ": " in text)
+                        and not text.lstrip().upper().startswith(SQL)):
                     candidates.append((node.lineno, node.value))
         for line, node in candidates:
             text = _static_text(node)
@@ -293,3 +296,16 @@ def test_the_readme_links_to_files_that_exist() -> None:
     for prefix in ABSOLUTE[1:]:
         for path in re.findall(re.escape(prefix) + r"([^)\s#]+)", text):
             assert (ROOT / path).exists(), path
+
+
+# -- the site builds strictly, and every page is in its navigation -------------------------
+
+
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="the docs dependency group is not installed")
+    completed = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert (tmp_path / "getting-started" / "index.html").exists()
