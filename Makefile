@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test browser lint bench clean
+.PHONY: demo test docs browser lint bench clean
 
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,18 @@ demo: $(BIN)/pytest
 # The project's whole suite: SQLite, PostgreSQL and MariaDB (a missing server is
 # skipped with its reason, or fails the run when CI=true), on two workers (each
 # uses databases of its own).
-test: $(BIN)/pytest browser
+test: $(BIN)/pytest browser docs
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/pytest -n 2
+
+# The documentation site (mkdocs.yml, pages in docs/), built strictly: a broken
+# link or a page missing from the nav fails the build.
+$(BIN)/mkdocs: $(BIN)/pytest
+	$(BIN)/pip install --quiet --group docs
+	touch $@
+
+docs: $(BIN)/mkdocs
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 # The example's browser tests drive Debian's Chromium and its driver (Selenium
 # comes with the test dependency group); installed here when missing, never downloaded at

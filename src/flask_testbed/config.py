@@ -22,7 +22,8 @@ _KEYS = (
     ("testbed_app_config", "--testbed-app-config", "testbed_app_config", "TESTBED_APP_CONFIG",
      "single argument for the app factory, e.g. config.TestConfig"),
     ("testbed_strategy", "--testbed-strategy", "testbed_strategy", "TESTBED_STRATEGY",
-     "isolation strategy: transaction (default), truncate or recreate"),
+     "isolation strategy: transaction (default), truncate or recreate; the plugin's own "
+     "DDL and cleanup wait at most TESTBED_LOCK_TIMEOUT seconds (default 10) for a lock"),
     ("testbed_database_url", "--testbed-db-url", "testbed_database_url", "TESTBED_DATABASE_URL",
      "database URL the app's default engine uses in tests"),
     ("testbed_schema", "--testbed-schema", "testbed_schema", "TESTBED_SCHEMA",
@@ -43,7 +44,8 @@ _FLAGS = (
     ("testbed_reset_sequences", "--testbed-reset-sequences", "TESTBED_RESET_SEQUENCES",
      "restart id sequences / AUTO_INCREMENT before each database test"),
     ("testbed_reuse_db", "--reuse-db", "TESTBED_REUSE_DB",
-     "keep the test database between runs; rebuild the schema only when it changed"),
+     "keep the test database between runs; rebuild the schema only when it changed; wait "
+     "at most TESTBED_RUN_LOCK_TIMEOUT seconds (default 600) for another run using it"),
     ("testbed_create_db", "--create-db", "TESTBED_CREATE_DB",
      "rebuild the test database's schema even when --reuse-db finds it current"),
 )
@@ -94,7 +96,8 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(
         "live_server_scope", default="session",
         help="scope of the live_server fixture (default session); every test's data is its "
-        "own whatever the scope",
+        "own whatever the scope; a request still running when its test ends is waited for "
+        "TESTBED_LIVE_SERVER_WAIT seconds (default 10)",
     )
 
 

@@ -58,8 +58,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(strategy=None): give this test (class, module) database access and "
-        "isolation; strategy is transaction, truncate or recreate",
+        f"{MARKER}(strategy=None, reset_sequences=False, config=None): give this test "
+        "(class, module) database access and isolation; strategy is transaction, truncate or "
+        "recreate; reset_sequences=True makes ids start after the highest existing id; "
+        "config={...} sets app.config values for these tests only",
     )
     levels.register_markers(config)
     try:
