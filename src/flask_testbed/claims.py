@@ -112,12 +112,13 @@ def claim_test_databases(
     two CI jobs on one server never wait for each other.
     """
     for candidate in [slot] if slot else range(1, _MAX_SLOTS + 1):
-        plan = {
-            key: beside_instance(app, url)
-            for key, url in test_database_urls(
-                app.config, database_url, allow_any, role, candidate
-            ).items()
-        }
+        raw = test_database_urls(app.config, database_url, allow_any, role, candidate)
+        plan = {key: beside_instance(app, url) for key, url in raw.items()}
+        if any(plan[key] is not url for key, url in raw.items()):
+            # Flask-SQLAlchemy makes the instance folder for a relative SQLite
+            # path, but only in init_app: the run lock's file goes beside the
+            # database first.
+            os.makedirs(app.instance_path, exist_ok=True)
         locks = [RunLock(url) for url in dict.fromkeys(plan.values())]
         taken: list[RunLock] = []
         try:
