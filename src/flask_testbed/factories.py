@@ -16,20 +16,22 @@ Install with ``pip install "flask-testbed[factories]"``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from factory.alchemy import SQLAlchemyModelFactory
 from flask import current_app
+from flask_sqlalchemy.session import Session
+from sqlalchemy.orm import scoped_session
 
 try:
     from pytest_factoryboy import LazyFixture
 except ImportError:  # factory_boy alone: no fixtures to register
-    LazyFixture = None
+    _FIXTURES = False
+else:
+    _FIXTURES = True
 
 __all__ = ["ModelFactory", "current_session"]
 
 
-def current_session() -> Any:
+def current_session() -> scoped_session[Session]:
     """The current app's ``db.session`` (a scoped session: the test's, in a test)."""
     try:
         extensions = current_app.extensions
@@ -45,7 +47,8 @@ def current_session() -> Any:
             f"the app {current_app.name!r} has no Flask-SQLAlchemy extension: "
             "call db.init_app(app) in the factory"
         )
-    return extension.session
+    session: scoped_session[Session] = extension.session
+    return session
 
 
 class ModelFactory(SQLAlchemyModelFactory):
@@ -69,9 +72,9 @@ class ModelFactory(SQLAlchemyModelFactory):
         sqlalchemy_session_factory = current_session
         sqlalchemy_session_persistence = "commit"
 
-    if LazyFixture is not None:
+    if _FIXTURES:
 
         class Params:
             # A parameter, not a field: never passed to the model. Its only
             # effect is the dependency pytest-factoryboy derives from it.
-            testbed_session = LazyFixture("db_session")
+            testbed_session: LazyFixture[scoped_session[Session]] = LazyFixture("db_session")
