@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test browser lint bench clean
+.PHONY: demo test browser lint bench clean dist sdist-check typing
 
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,26 @@ demo: $(BIN)/pytest
 # The project's whole suite: SQLite, PostgreSQL and MariaDB (a missing server is
 # skipped with its reason, or fails the run when CI=true), on two workers (each
 # uses databases of its own).
-test: $(BIN)/pytest browser
+test: $(BIN)/pytest browser sdist-check typing
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/pytest -n 2
+
+# The release artifacts, built from a clean dist/ and checked as PyPI will
+# (metadata, long description).
+dist: $(BIN)/pytest
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# The sdist runs its own tests and type check, unpacked and installed far from
+# this checkout (see .ci/sdist-check).
+sdist-check: dist
+	PYTHON=$(PYTHON) .ci/sdist-check dist/*.tar.gz
+
+# What users copy from the example (its tests and fixtures) passes mypy --strict
+# against the plugin's own types; the files are listed in pyproject.toml.
+typing: $(BIN)/pytest
+	$(BIN)/mypy
 
 # The example's browser tests drive Debian's Chromium and its driver (Selenium
 # comes with the test dependency group); installed here when missing, never downloaded at
@@ -41,4 +58,4 @@ bench: $(BIN)/pytest
 	$(BIN)/python -m benchmarks.isolation
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist
