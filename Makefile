@@ -30,7 +30,7 @@ test: $(BIN)/pytest browser sdist-check typing
 # (metadata, long description).
 dist: $(BIN)/pytest
 	rm -rf dist
-	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m build --quiet --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
 # The sdist runs its own tests and type check, unpacked and installed far from
