@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test docs browser lint bench clean
+.PHONY: demo test docs typing dist sdist-check guide-check browser lint bench clean
 
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,18 +22,36 @@ demo: $(BIN)/pytest
 # The project's whole suite: SQLite, PostgreSQL and MariaDB (a missing server is
 # skipped with its reason, or fails the run when CI=true), on two workers (each
 # uses databases of its own).
-test: $(BIN)/pytest browser docs
+test: $(BIN)/pytest browser docs typing sdist-check guide-check
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/pytest -n 2
 
 # The documentation site (mkdocs.yml, pages in docs/), built strictly: a broken
 # link or a page missing from the nav fails the build.
-$(BIN)/mkdocs: $(BIN)/pytest
-	$(BIN)/pip install --quiet --group docs
-	touch $@
-
-docs: $(BIN)/mkdocs
+docs: $(BIN)/pytest
 	$(BIN)/mkdocs build --strict --site-dir build/site
+
+# The release artifacts, built from a clean dist/ and checked as PyPI will
+# (metadata, long description).
+dist: $(BIN)/pytest
+	rm -rf dist
+	$(BIN)/python -m build --quiet --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# The sdist runs its own tests and type check, unpacked and installed far from
+# this checkout (see .ci/sdist-check).
+sdist-check: dist
+	PYTHON=$(PYTHON) .ci/sdist-check dist/*.tar.gz
+
+# The five-minute guide of the docs, written out as given and run in a fresh
+# virtual environment holding only the built wheel (see .ci/guide-check).
+guide-check: dist
+	PYTHON=$(PYTHON) DEV_PYTHON=$(BIN)/python .ci/guide-check dist/*.whl
+
+# What users copy from the example (its tests and fixtures) passes mypy --strict
+# against the plugin's own types; the files are listed in pyproject.toml.
+typing: $(BIN)/pytest
+	$(BIN)/mypy
 
 # The example's browser tests drive Debian's Chromium and its driver (Selenium
 # comes with the test dependency group); installed here when missing, never downloaded at
@@ -50,4 +68,4 @@ bench: $(BIN)/pytest
 	$(BIN)/python -m benchmarks.isolation
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,6 +49,10 @@ def test_every_approach_isolates_the_suite(tmp_path: Path) -> None:
     assert set(cells) | set(data["skipped"]) >= {"none", "seed001", "seed000", "transaction"}
 
 
+@pytest.mark.skipif(
+    not (ROOT / ".git").exists(),
+    reason="compares git revisions: needs a git checkout of the project, not an sdist",
+)
 def test_revisions_are_compared_in_turns() -> None:
     process = subprocess.run(
         [sys.executable, "-m", "benchmarks.compare", "none", "HEAD", "HEAD", "--backend",

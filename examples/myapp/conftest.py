@@ -8,10 +8,15 @@ features' tests build on (``test_app`` → ``test_client`` →
 ``auth_test_user`` → ``logged_in_client`` → a feature's own data).
 """
 
+from collections.abc import Callable
+
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from pytest_factoryboy import register
 
 from myapp.auth.tests.factories import PASSWORD, UserFactory
+from myapp.models import User
 from myapp.notes.tests.factories import NoteFactory
 
 # Fixtures `user`/`user_factory` and `note`/`note_factory`; a `note` is owned
@@ -21,15 +26,15 @@ register(NoteFactory)
 
 
 @pytest.fixture
-def auth_test_user(test_app):
-    return UserFactory(email="user1@example.com")
+def auth_test_user(test_app: Flask) -> User:
+    return UserFactory.create(email="user1@example.com")
 
 
 @pytest.fixture
-def log_in(test_client):
+def log_in(test_client: FlaskClient) -> Callable[[User], FlaskClient]:
     """Log the test client in as a user made with PASSWORD."""
 
-    def log_in_as(user, password=PASSWORD):
+    def log_in_as(user: User, password: str = PASSWORD) -> FlaskClient:
         response = test_client.post("/login", json={"email": user.email, "password": password})
         assert response.status_code == 200, response.json
         return test_client
@@ -38,5 +43,5 @@ def log_in(test_client):
 
 
 @pytest.fixture
-def logged_in_client(log_in, auth_test_user):
+def logged_in_client(log_in: Callable[[User], FlaskClient], auth_test_user: User) -> FlaskClient:
     return log_in(auth_test_user)

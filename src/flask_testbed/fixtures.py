@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
+from sqlalchemy.orm import scoped_session
 
 from . import parallel, stash, wider
 from .client import make_client
 from .errors import TestbedError, one_line, reported
 from .harness import Harness
 
+if TYPE_CHECKING:
+    # pytest exports no name for the base of Item and Collector.
+    from _pytest.nodes import Node
 
-def _usage_exit(config: pytest.Config, exc: TestbedError) -> None:
+
+def _usage_exit(config: pytest.Config, exc: TestbedError) -> NoReturn:
     """Stop the run before its first database test: one ``ERROR:`` line, exit status 4."""
     if parallel.is_worker(config):
         # An Exit inside a worker's test crashes xdist's controller (INTERNALERROR):
@@ -89,9 +97,9 @@ def test_app(app: Flask) -> Flask:
 
 @pytest.fixture(scope="session")
 def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
-    harness = request.config.stash.get(stash.HARNESS, None)
-    if harness is not None and harness.app is app:
-        yield harness  # started by the `app` fixture above
+    started = request.config.stash.get(stash.HARNESS, None)
+    if started is not None and started.app is app:
+        yield started  # started by the `app` fixture above
         return
     # The user's own `app` fixture: the harness is ours to run.
     try:
@@ -107,19 +115,19 @@ def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
 
 
 @pytest.fixture(scope="session")
-def db(_testbed: Harness) -> Any:
+def db(_testbed: Harness) -> SQLAlchemy:
     """The app's Flask-SQLAlchemy extension, bound to the test database."""
     return _testbed.db
 
 
 @pytest.fixture
-def db_session(_testbed: Harness) -> Any:
+def db_session(_testbed: Harness) -> scoped_session[Session]:
     """``db.session``: the session the test, its fixtures and the app's requests share."""
     return _testbed.db.session
 
 
 @pytest.fixture
-def session(db_session: Any) -> Any:
+def session(db_session: scoped_session[Session]) -> scoped_session[Session]:
     """Alias of ``db_session``."""
     return db_session
 
@@ -165,7 +173,9 @@ def runner(app: Flask, _testbed: Harness) -> FlaskCliRunner:
 
 
 @pytest.fixture
-def assert_num_queries(_testbed: Harness) -> Callable[[int], Any]:
+def assert_num_queries(
+    _testbed: Harness,
+) -> Callable[[int], AbstractContextManager[list[str]]]:
     """``with assert_num_queries(3): ...`` fails unless the app ran exactly 3 statements.
 
     Counts the statements of the app's engines only, not the plugin's own
@@ -175,12 +185,14 @@ def assert_num_queries(_testbed: Harness) -> Callable[[int], Any]:
 
 
 @pytest.fixture
-def assert_max_queries(_testbed: Harness) -> Callable[[int], Any]:
+def assert_max_queries(
+    _testbed: Harness,
+) -> Callable[[int], AbstractContextManager[list[str]]]:
     """``with assert_max_queries(3): ...`` fails if the app ran more than 3 statements."""
     return functools.partial(_testbed.queries.expect, exact=False)
 
 
-def _enter_scope(request: pytest.FixtureRequest, node: pytest.Node) -> Iterator[None]:
+def _enter_scope(request: pytest.FixtureRequest, node: Node) -> Iterator[None]:
     strategy = node.stash.get(stash.STRATEGY, None)
     if strategy is None:
         yield

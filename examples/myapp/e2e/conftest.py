@@ -16,19 +16,26 @@ beside the ``--junitxml`` file, or under the project's root directory without
 one. The paths are printed with the failure.
 """
 
+from __future__ import annotations
+
 import os
 import re
 import shutil
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
 INSTALL = "apt-get install chromium chromium-driver"
 ARTIFACTS = "e2e-artifacts"
-DRIVER = pytest.StashKey()
+DRIVER = pytest.StashKey["WebDriver"]()
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip, or fail under CI: a missing browser must not pass a CI run."""
     if os.environ.get("CI") == "true":
         pytest.fail(reason, pytrace=False)
@@ -36,7 +43,7 @@ def unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium() -> Iterator[WebDriver]:
     """One headless Chromium for the run, from the system's packages."""
     try:
         from selenium import webdriver
@@ -50,8 +57,12 @@ def chromium():
     options.binary_location = binary
     # --no-sandbox: Chromium's sandbox refuses to start as root or in most
     # containers; the browser only ever loads the app under test.
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1280,900"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ):
         options.add_argument(argument)
     # No speculative connections: Chromium opens spare ones it may never send a
     # request on, and a server that serves one connection at a time (the live
@@ -67,7 +78,7 @@ def chromium():
 
 
 @pytest.fixture
-def browser(chromium, request):
+def browser(chromium: WebDriver, request: pytest.FixtureRequest) -> Iterator[WebDriver]:
     """The run's Chromium, signed out and on a blank page for this test."""
     request.node.stash[DRIVER] = chromium
     yield chromium
@@ -76,7 +87,9 @@ def browser(chromium, request):
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     driver = item.stash.get(DRIVER, None)
     if driver is not None and report.failed and report.when in ("setup", "call"):
@@ -84,7 +97,7 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def save_page(driver, item: pytest.Item) -> str:
+def save_page(driver: WebDriver, item: pytest.Item) -> str:
     """Save the browser's page for a failed test; what to print about it."""
     folder = artifacts_dir(item.config)
     folder.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from myapp.models import User
 PASSWORD = "correct horse battery staple"
 
 
-class UserFactory(ModelFactory):
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = User
 

@@ -17,7 +17,7 @@ from myapp.auth.routes import normalize_email
         ("first+tag@mail.example.org", "first+tag@mail.example.org"),
     ],
 )
-def test_valid_emails_are_trimmed_and_lower_cased(typed, stored):
+def test_valid_emails_are_trimmed_and_lower_cased(typed: str, stored: str) -> None:
     assert normalize_email(typed) == stored
 
 
@@ -37,5 +37,5 @@ def test_valid_emails_are_trimmed_and_lower_cased(typed, stored):
     ],
     ids=repr,
 )
-def test_anything_else_is_no_email(typed):
+def test_anything_else_is_no_email(typed: object) -> None:
     assert normalize_email(typed) is None

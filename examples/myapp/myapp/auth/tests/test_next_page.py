@@ -10,7 +10,7 @@ from myapp.auth.pages import local_path
 
 
 @pytest.mark.parametrize("target", ["/my-notes", "/my-notes?page=2", "/"])
-def test_a_path_on_this_site_is_followed(target):
+def test_a_path_on_this_site_is_followed(target: str) -> None:
     assert local_path(target) == target
 
 
@@ -27,6 +27,6 @@ def test_a_path_on_this_site_is_followed(target):
     ],
     ids=repr,
 )
-def test_anything_else_goes_home(target):
+def test_anything_else_goes_home(target: str | None) -> None:
     assert local_path(target) == "/"
     assert local_path(target, default="/my-notes") == "/my-notes"

@@ -1,39 +1,49 @@
 """POST /register: a new account, with its email normalised and its password hashed."""
 
 import pytest
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session
 from sqlalchemy import func, select
+from sqlalchemy.orm import scoped_session
 
 from myapp.models import User
 
 
-def count_users(db_session):
+def count_users(db_session: scoped_session[Session]) -> int | None:
     return db_session.scalar(select(func.count()).select_from(User))
 
 
-def test_register_creates_the_user(test_client, db_session):
+def test_register_creates_the_user(
+    test_client: FlaskClient, db_session: scoped_session[Session]
+) -> None:
     response = test_client.post(
         "/register", json={"email": "  New.User@Example.COM ", "password": "long enough"}
     )
 
     assert response.status_code == 201
+    assert response.json is not None
     assert response.json["user"]["email"] == "new.user@example.com"
     user = db_session.get(User, response.json["user"]["id"])
+    assert user is not None
     assert user.email == "new.user@example.com"
     assert user.active is True
     assert user.check_password("long enough")
 
 
-def test_registered_user_can_log_in(test_client):
+def test_registered_user_can_log_in(test_client: FlaskClient) -> None:
     credentials = {"email": "fresh@example.com", "password": "long enough"}
     assert test_client.post("/register", json=credentials).status_code == 201
 
     response = test_client.post("/login", json=credentials)
 
     assert response.status_code == 200
+    assert response.json is not None
     assert response.json["user"]["email"] == "fresh@example.com"
 
 
-def test_email_taken_in_another_case_is_a_conflict(test_client, db_session, auth_test_user):
+def test_email_taken_in_another_case_is_a_conflict(
+    test_client: FlaskClient, db_session: scoped_session[Session], auth_test_user: User
+) -> None:
     response = test_client.post(
         "/register", json={"email": "USER1@example.com", "password": "long enough"}
     )
@@ -58,10 +68,13 @@ def test_email_taken_in_another_case_is_a_conflict(test_client, db_session, auth
         (["not", "an", "object"], "expected a JSON object"),
     ],
 )
-def test_invalid_registration_is_refused(test_client, db_session, payload, message):
+def test_invalid_registration_is_refused(
+    test_client: FlaskClient, db_session: scoped_session[Session], payload: object, message: str
+) -> None:
     response = test_client.post("/register", json=payload)
 
     assert response.status_code == 400
+    assert response.json is not None
     assert response.json["success"] is False
     assert message in response.json["message"]
     assert count_users(db_session) == 0

@@ -7,7 +7,7 @@ from myapp.auth.tests.factories import UserFactory
 from myapp.models import Note
 
 
-class NoteFactory(ModelFactory):
+class NoteFactory(ModelFactory[Note]):
     class Meta:
         model = Note
 

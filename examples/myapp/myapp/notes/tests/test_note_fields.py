@@ -11,14 +11,14 @@ from myapp.notes.models import TITLE_MAX_LENGTH
 from myapp.notes.routes import note_fields
 
 
-def test_title_is_stripped_and_body_kept():
+def test_title_is_stripped_and_body_kept() -> None:
     assert note_fields({"title": "  Groceries ", "body": " milk "}, partial=False) == {
         "title": "Groceries",
         "body": " milk ",
     }
 
 
-def test_a_partial_update_may_leave_the_title_out():
+def test_a_partial_update_may_leave_the_title_out() -> None:
     assert note_fields({"body": "eggs"}, partial=True) == {"body": "eggs"}
 
 
@@ -37,7 +37,9 @@ def test_a_partial_update_may_leave_the_title_out():
         ),
     ],
 )
-def test_an_invalid_payload_is_a_400_that_says_why(data, partial, message):
+def test_an_invalid_payload_is_a_400_that_says_why(
+    data: dict[str, object], partial: bool, message: str
+) -> None:
     with pytest.raises(BadRequest) as raised:
         note_fields(data, partial=partial)
     assert raised.value.description == message
