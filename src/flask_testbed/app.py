@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 
 from .claims import test_databases_on_init
 from .database.secrets import checked_parsing, scrub
@@ -91,17 +90,6 @@ def _build_app(
         )
     app.config["TESTING"] = True
     return app
-
-
-def extension_of(app: Flask) -> SQLAlchemy:
-    """The Flask-SQLAlchemy extension registered on ``app``."""
-    db = app.extensions.get("sqlalchemy")
-    if not isinstance(db, SQLAlchemy):
-        raise TestbedError(
-            f"the app {app.import_name!r} has no Flask-SQLAlchemy extension: "
-            "call db.init_app(app) in the factory before the tests use it"
-        )
-    return db
 
 
 def _import_target(path: str, rootdir: Path, database_url: str | None = None) -> Any:

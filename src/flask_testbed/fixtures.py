@@ -108,14 +108,14 @@ def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
 
 @pytest.fixture(scope="session")
 def db(_testbed: Harness) -> Any:
-    """The app's Flask-SQLAlchemy extension, bound to the test database."""
-    return _testbed.db
+    """The app's SQLAlchemy extension, bound to the test database."""
+    return _testbed.integration.extension
 
 
 @pytest.fixture
 def db_session(_testbed: Harness) -> Any:
-    """``db.session``: the session the test, its fixtures and the app's requests share."""
-    return _testbed.db.session
+    """``db.session``: the session the test and its fixtures share (requests have their own)."""
+    return _testbed.integration.session()
 
 
 @pytest.fixture
