@@ -1,8 +1,8 @@
 """The app's claim on its test databases: which URL each bind gets, and the lock on it.
 
 Whichever way the app is built (``testbed_app``, or a session-scoped ``app``
-fixture of the user's), its extension's ``init_app`` (see
-:mod:`.integrations.layouts`) runs with the URLs
+fixture of the user's), its extension's ``init_app`` (Flask-SQLAlchemy's or
+Flask-SQLAlchemy-Lite's: see :mod:`.integrations.layouts`) runs with the URLs
 rewritten to test databases this run has claimed: named for the worker and
 the slot free on the server, locked for the run's length, checked for safety
 before the first connection.

@@ -30,6 +30,9 @@ _KEYS = (
     ("testbed_uncommitted", "--testbed-uncommitted", "testbed_uncommitted",
      "TESTBED_UNCOMMITTED",
      "a request that ends with uncommitted changes: warn (default), error or ignore"),
+    ("testbed_metadata", "--testbed-metadata", "testbed_metadata", "TESTBED_METADATA",
+     "module:attr of the models' MetaData, for Flask-SQLAlchemy-Lite apps "
+     "(name=module:attr entries for other engines, separated by spaces)"),
 )
 SCHEMAS = ("create_all", "migrations")
 UNCOMMITTED = ("warn", "error", "ignore")
@@ -69,6 +72,9 @@ class Settings:
     uncommitted: str = "warn"
     #: module:callable entries of testbed_reset, run after each database test
     resets: tuple[str, ...] = ()
+    #: [name=]module:attr entries: the models' MetaData (Flask-SQLAlchemy-Lite)
+    metadata: str | None = None
+
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -139,6 +145,7 @@ def read_settings(config: pytest.Config) -> Settings:
         create_db=flags["testbed_create_db"],
         schema=schema,
         uncommitted=uncommitted,
+        metadata=values["testbed_metadata"],
     )
 
 

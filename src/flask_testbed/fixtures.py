@@ -108,7 +108,7 @@ def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
 
 @pytest.fixture(scope="session")
 def db(_testbed: Harness) -> Any:
-    """The app's SQLAlchemy extension, bound to the test database."""
+    """The app's extension (Flask-SQLAlchemy or -Lite), bound to the test database."""
     return _testbed.integration.extension
 
 

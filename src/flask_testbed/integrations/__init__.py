@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from flask import Flask
 
 from ..errors import TestbedError
 from .base import Integration
+from .layouts import lite_key
 
-__all__ = ["Integration", "detect"]
+__all__ = ["Integration", "detect", "named_objects"]
 
 
 def detect(app: Flask, settings: Any = None) -> Integration:
@@ -25,7 +27,60 @@ def detect(app: Flask, settings: Any = None) -> Integration:
     extension = app.extensions.get("sqlalchemy")
     if isinstance(extension, SQLAlchemy):
         return FlaskSQLAlchemyIntegration(app, extension)
+    if _is_lite(extension):
+        from .lite import LiteIntegration
+
+        metadata = getattr(settings, "metadata", None)
+        if not metadata:
+            raise TestbedError(
+                f"the app {app.import_name!r} uses Flask-SQLAlchemy-Lite, which has no "
+                "metadata of its own: set testbed_metadata = module:attr (e.g. "
+                "myapp.models:Base.metadata) to name the models' tables"
+            )
+        return LiteIntegration(app, extension, named_objects(metadata, "testbed_metadata"))
     raise TestbedError(
-        f"the app {app.import_name!r} has no Flask-SQLAlchemy extension: "
-        "call db.init_app(app) in the factory before the tests use it"
+        f"the app {app.import_name!r} has no Flask-SQLAlchemy or Flask-SQLAlchemy-Lite "
+        "extension: call db.init_app(app) in the factory before the tests use it"
     )
+
+
+def _is_lite(extension: Any) -> bool:
+    try:
+        from flask_sqlalchemy_lite import SQLAlchemy as Lite
+    except ImportError:
+        return False
+    return isinstance(extension, Lite)
+
+
+def named_objects(entries: str, setting: str) -> dict[str | None, Any]:
+    """``[name=]module:attr`` entries, separated by spaces: the objects they name, by name.
+
+    No name (or "default") is the default engine's: the key None. The attr may
+    be dotted (``models:Base.metadata``).
+    """
+    found: dict[str | None, Any] = {}
+    for entry in entries.split():
+        name, _, path = entry.rpartition("=")
+        found[lite_key(name) if name else None] = resolve(path, setting)
+    return found
+
+
+def resolve(path: str, setting: str) -> Any:
+    """The object ``module:attr.attr`` names, or one line saying what is wrong with it."""
+    module_name, _, attrs = path.partition(":")
+    if not module_name or not attrs:
+        raise TestbedError(
+            f"{setting} = {path!r} is not of the form module:attr (e.g. myapp.models:Base.metadata)"
+        )
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TestbedError(f"cannot import {module_name!r} for {setting} = {path}: {exc}") from None
+    for attr in attrs.split("."):
+        try:
+            target = getattr(target, attr)
+        except AttributeError:
+            raise TestbedError(
+                f"{path} has no attribute {attr!r} ({setting}); name an existing object"
+            ) from None
+    return target

@@ -60,7 +60,35 @@ class FlaskSQLAlchemyLayout(Layout):
                 binds[key] = _with_url(binds[key], text)
 
 
+#: Flask-SQLAlchemy-Lite's name for the engine its session binds by default
+LITE_DEFAULT = "default"
+
+
+class LiteLayout(Layout):
+    """Flask-SQLAlchemy-Lite's ``SQLALCHEMY_ENGINES``: name -> URL, or options with a "url"."""
+
+    key = "SQLALCHEMY_ENGINES"
+
+    def urls(self, config: Mapping[str, Any]) -> dict[str | None, Any]:
+        return {
+            lite_key(name): _url_of(value)
+            for name, value in (config.get("SQLALCHEMY_ENGINES") or {}).items()
+            if _url_of(value) is not None
+        }
+
+    def write(self, config: Any, plan: Mapping[str | None, URL]) -> None:
+        engines = config.setdefault("SQLALCHEMY_ENGINES", {})
+        for key, url in plan.items():
+            name = LITE_DEFAULT if key is None else key
+            engines[name] = _with_url(engines.get(name), url.render_as_string(hide_password=False))
+
+
+def lite_key(name: str) -> str | None:
+    return None if name == LITE_DEFAULT else name
+
+
 FLASK_SQLALCHEMY = FlaskSQLAlchemyLayout()
+LITE = LiteLayout()
 
 
 def extensions() -> list[tuple[type, Layout]]:
@@ -68,4 +96,9 @@ def extensions() -> list[tuple[type, Layout]]:
     from flask_sqlalchemy import SQLAlchemy
 
     found: list[tuple[type, Layout]] = [(SQLAlchemy, FLASK_SQLALCHEMY)]
+    try:
+        from flask_sqlalchemy_lite import SQLAlchemy as Lite
+    except ImportError:  # optional: only apps built on it need it
+        return found
+    found.append((Lite, LITE))
     return found
