@@ -15,9 +15,15 @@ KINDS = {
         "testbed_app = lite:create_app\n"
         "testbed_metadata = lite:Base.metadata audit=lite:AuditBase.metadata\n"
     ),
+    "plain": (
+        "testbed_app = plain:create_app\n"
+        "testbed_engine = plain:engine audit=plain:audit_engine\n"
+        "testbed_session = plain:db_session\n"
+        "testbed_metadata = plain:Base.metadata audit=plain:AuditBase.metadata\n"
+    ),
 }
 #: what each kind's ``kind.py`` adds to ``from <kind> import *``
-SHIMS = {"lite": ""}
+SHIMS = {"lite": "", "plain": "from plain import engine_of as engine\n"}
 
 PROBE = """
 import sqlalchemy as sa
@@ -53,16 +59,16 @@ class Kind:
         self.env = {"SHOP_AUDIT_URL": audit_url}
 
     def run(self, *args: str, subprocess: bool = False, **files: str) -> pytest.RunResult:
+        """An inner run; with ``database_url`` None the app's own URLs are used."""
         if files:
             self.pytester.makepyfile(**files)
         runner = self.pytester.runpytest_subprocess if subprocess else self.pytester.runpytest
         with pytest.MonkeyPatch.context() as mp:
             for key, value in self.env.items():
                 mp.setenv(key, value)
-            return runner(
-                "-p", "no:cacheprovider", "-p", "no:randomly",
-                f"--testbed-db-url={self.database_url}", *args,
-            )
+            if self.database_url is not None:
+                args = (f"--testbed-db-url={self.database_url}", *args)
+            return runner("-p", "no:cacheprovider", "-p", "no:randomly", *args)
 
 
 @pytest.fixture(params=sorted(KINDS))
@@ -269,3 +275,50 @@ def test_worker(client, n):
     assert names() == [f"{worker}-{n}"]
 """)
     result.assert_outcomes(passed=4)
+
+
+@pytest.fixture
+def plain_on_its_own_url(pytester: pytest.Pytester, tmp_path) -> Kind:
+    """The plain app on SQLite, its engine made on a file that is not a test database."""
+    project = Kind(pytester, "plain", "unused", f"sqlite:///{tmp_path / 'audit-test.db'}")
+    project.database_url = None
+    project.env["SHOP_DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.db'}"
+    return project
+
+
+def test_a_plain_engine_made_while_the_app_loads_gets_a_test_database(plain_on_its_own_url,
+                                                                       tmp_path):
+    result = plain_on_its_own_url.run(test_url="""
+from kind import engine
+
+def test_engine_is_on_the_test_database(client):
+    assert engine().url.database.endswith("test_shop.db")
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+""")
+    result.assert_outcomes(passed=1)
+    assert not (tmp_path / "shop.db").exists()
+
+
+def test_a_plain_engine_made_before_the_app_loads_is_refused(plain_on_its_own_url, tmp_path):
+    from conftest import one_error_line
+
+    result = plain_on_its_own_url.run(
+        conftest="import plain  # makes the engine before the plugin loads the app\n",
+        test_any="def test_any(client):\n    pass\n",
+    )
+    line = one_error_line(result)
+    assert "testbed_engine is on" in line
+    assert "made before the plugin loaded the app" in line
+    assert not (tmp_path / "shop.db").exists()
+    assert not (tmp_path / "test_shop.db").exists()
+
+
+def test_a_plain_app_without_metadata_is_told_what_to_set(plain_on_its_own_url):
+    from conftest import one_error_line
+
+    plain_on_its_own_url.pytester.makeini(
+        "[pytest]\ntestbed_app = plain:create_app\ntestbed_engine = plain:engine\n"
+    )
+    result = plain_on_its_own_url.run(test_any="def test_any(client):\n    pass\n")
+    assert "needs testbed_metadata too" in one_error_line(result)
+

@@ -225,6 +225,7 @@ def use_test_databases(
     layout = integration.layout
     claim = claim_test_databases(app, database_url, allow_any, role, slot, wait, say, layout)
     try:
+        integration.check_urls(claim.plan)  # before any database is created for it
         prepare_test_databases(app, claim, layout)
     except BaseException:
         claim.release()

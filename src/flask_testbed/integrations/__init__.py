@@ -19,11 +19,30 @@ __all__ = ["Integration", "detect", "named_objects"]
 
 
 def detect(app: Flask, settings: Any = None) -> Integration:
-    """The integration of ``app``, from its extension."""
+    """The integration of ``app``, from its extension (or the plain SQLAlchemy settings)."""
     from flask_sqlalchemy import SQLAlchemy
 
     from .flask_sqlalchemy import FlaskSQLAlchemyIntegration
 
+    engine = getattr(settings, "engine", None)
+    session = getattr(settings, "session", None)
+    metadata = getattr(settings, "metadata", None)
+    if engine or session:
+        from .plain import PlainIntegration
+
+        if not (engine and metadata):
+            missing = "testbed_engine" if not engine else "testbed_metadata"
+            raise TestbedError(
+                f"a plain SQLAlchemy app needs {missing} too: set testbed_engine = "
+                "module:engine, testbed_session = module:db_session and testbed_metadata = "
+                "module:Base.metadata (e.g. myapp.database:engine)"
+            )
+        return PlainIntegration(
+            app,
+            named_objects(engine, "testbed_engine"),
+            named_objects(metadata, "testbed_metadata"),
+            resolve(session, "testbed_session") if session else None,
+        )
     extension = app.extensions.get("sqlalchemy")
     if isinstance(extension, SQLAlchemy):
         return FlaskSQLAlchemyIntegration(app, extension)
@@ -40,7 +59,8 @@ def detect(app: Flask, settings: Any = None) -> Integration:
         return LiteIntegration(app, extension, named_objects(metadata, "testbed_metadata"))
     raise TestbedError(
         f"the app {app.import_name!r} has no Flask-SQLAlchemy or Flask-SQLAlchemy-Lite "
-        "extension: call db.init_app(app) in the factory before the tests use it"
+        "extension: call db.init_app(app) in the factory before the tests use it, or, for "
+        "plain SQLAlchemy, set testbed_engine, testbed_session and testbed_metadata"
     )
 
 
