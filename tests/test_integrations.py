@@ -322,3 +322,24 @@ def test_a_plain_app_without_metadata_is_told_what_to_set(plain_on_its_own_url):
     result = plain_on_its_own_url.run(test_any="def test_any(client):\n    pass\n")
     assert "needs testbed_metadata too" in one_error_line(result)
 
+
+def test_model_factories_write_through_the_test_session(kind):
+    result = kind.run(test_factories="""
+import factory
+from kind import Item
+from flask_testbed.factories import ModelFactory
+
+class ItemFactory(ModelFactory):
+    class Meta:
+        model = Item
+
+    name = factory.Sequence(lambda n: f"item-{n}")
+
+def test_made_rows_are_seen_by_requests(client):
+    ItemFactory.create_batch(2)
+    assert client.get("/items").json == ["item-0", "item-1"]
+
+def test_and_are_gone_after(client):
+    assert client.get("/items").json == []
+""")
+    result.assert_outcomes(passed=2)

@@ -21,6 +21,8 @@ from typing import Any
 from factory.alchemy import SQLAlchemyModelFactory
 from flask import current_app
 
+from .integrations import INTEGRATION
+
 try:
     from pytest_factoryboy import LazyFixture
 except ImportError:  # factory_boy alone: no fixtures to register
@@ -30,7 +32,11 @@ __all__ = ["ModelFactory", "current_session"]
 
 
 def current_session() -> Any:
-    """The current app's ``db.session`` (a scoped session: the test's, in a test)."""
+    """The current app's ``db.session`` (a scoped session: the test's, in a test).
+
+    Under the plugin, whatever the app uses (Flask-SQLAlchemy, -Lite, plain
+    SQLAlchemy), the session the ``db_session`` fixture hands out.
+    """
     try:
         extensions = current_app.extensions
     except RuntimeError:
@@ -39,6 +45,9 @@ def current_session() -> Any:
             "context: call it from a test or fixture that uses the app (app, db, db_session, "
             "client, ...) or, outside pytest, inside app.app_context()"
         ) from None
+    integration = extensions.get(INTEGRATION)
+    if integration is not None:
+        return integration.session()
     extension = extensions.get("sqlalchemy")
     if extension is None:
         raise RuntimeError(

@@ -42,7 +42,7 @@ from .guards import forks, threads
 from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
 from .guards.queries import QueryCounter
-from .integrations import Integration, detect
+from .integrations import INTEGRATION, Integration, detect
 from .isolation import Isolation
 from .later_apps import LaterApps
 from .scopes import Scopes
@@ -74,6 +74,8 @@ class Harness(Scopes):
         self.slot = slot
         #: where the app's engines, tables and sessions are
         self.integration: Integration = detect(app, settings)
+        # Where code that has only the app finds it (ModelFactory's session).
+        app.extensions[INTEGRATION] = self.integration
         #: each test's app.config, nested values included, comes back when it ends
         self.config = ConfigKeeper(app.config)
         self._context: AppContext | None = None

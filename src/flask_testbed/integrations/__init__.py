@@ -15,7 +15,10 @@ from ..errors import TestbedError
 from .base import Integration
 from .layouts import lite_key
 
-__all__ = ["Integration", "detect", "named_objects"]
+__all__ = ["INTEGRATION", "Integration", "detect", "named_objects"]
+
+#: key in app.extensions: the app's integration, for code that has only the app
+INTEGRATION = "flask_testbed.integration"
 
 
 def detect(app: Flask, settings: Any = None) -> Integration:
