@@ -343,3 +343,14 @@ def test_and_are_gone_after(client):
     assert client.get("/items").json == []
 """)
     result.assert_outcomes(passed=2)
+
+
+def test_a_lite_app_without_metadata_is_told_what_to_set(pytester: pytest.Pytester, tmp_path):
+    from conftest import one_error_line
+
+    project = Kind(pytester, "lite", f"sqlite:///{tmp_path / 'shop-test.db'}",
+                   f"sqlite:///{tmp_path / 'audit-test.db'}")
+    pytester.makeini("[pytest]\ntestbed_app = lite:create_app\n")
+    line = one_error_line(project.run(test_any="def test_any(client):\n    pass\n"))
+    assert "uses Flask-SQLAlchemy-Lite, which has no metadata of its own" in line
+    assert "testbed_metadata" in line
