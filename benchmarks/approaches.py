@@ -159,6 +159,8 @@ def client(app):
 
 BASE_INI = "[pytest]\ntestpaths = tests\n"
 PLUGIN_INI = BASE_INI + "testbed_app = benchapp:create_app\n"
+#: Flask-SQLAlchemy-Lite has no metadata of its own: the ini names the models'
+LITE_INI = PLUGIN_INI + "testbed_metadata = benchapp:Base.metadata\n"
 
 #: options of the plugin that other issues add; variants needing them wait for them
 LEAK_CHECK_OPTION = "--testbed-check-leaks"
@@ -182,6 +184,8 @@ class Approach:
     option: str | None = None
     isolated: bool = True
     slow: bool = False
+    #: the extension the synthetic app is built on (see benchmarks.synth.KINDS)
+    app: str = "flask_sqlalchemy"
 
     @property
     def uses_plugin(self) -> bool:
@@ -189,7 +193,9 @@ class Approach:
 
     @property
     def ini(self) -> str:
-        return PLUGIN_INI if self.uses_plugin else BASE_INI
+        if not self.uses_plugin:
+            return BASE_INI
+        return LITE_INI if self.app == "lite" else PLUGIN_INI
 
     def pytest_args(self, database_url: str) -> list[str]:
         """Arguments that select this approach (the common ones are the runner's)."""
@@ -218,6 +224,12 @@ APPROACHES: dict[str, Approach] = {
         Approach("transaction", "testbed transaction", strategy="transaction"),
         Approach("truncate", "testbed truncate", strategy="truncate"),
         Approach("recreate", "testbed recreate", strategy="recreate", slow=True),
+        Approach(
+            "lite",
+            "testbed transaction, Flask-SQLAlchemy-Lite app",
+            strategy="transaction",
+            app="lite",
+        ),
         Approach(
             "leakcheck",
             "testbed transaction + leak check",
