@@ -47,6 +47,42 @@ def _requests_in_own_context(app):
     app.wsgi_app = inner
 '''
 
+PRODUCTION_LITE_CONFTEST = '''\
+"""The production floor for the Flask-SQLAlchemy-Lite app: no isolation, a context per request."""
+
+import contextvars
+
+import pytest
+
+from benchapp import Base, create_app, db
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app()
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+        yield app
+        db.session.close()
+        Base.metadata.drop_all(db.engine)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _requests_in_own_context(app):
+    """As a server runs them: each request in an app context (so a session) of its own."""
+    inner = app.wsgi_app
+    app.wsgi_app = lambda environ, start: contextvars.Context().run(inner, environ, start)
+    yield
+    app.wsgi_app = inner
+
+
+@pytest.fixture
+def client(app):
+    with app.test_client() as client:
+        yield client
+'''
+
 SEED_001_CONFTEST = '''\
 """Seed 001's fixtures as its document writes them: drop and recreate every table per test.
 
@@ -211,6 +247,14 @@ FLOOR = Approach("none", "no isolation (floor)", FLOOR_CONFTEST, isolated=False)
 #: the floor whose requests each have an app context of their own, as behind a server
 PRODUCTION = Approach(
     "production", "no isolation, requests as in production", PRODUCTION_CONFTEST, isolated=False
+)
+#: the same for the Flask-SQLAlchemy-Lite app (its teardowns cost what they cost in production)
+PRODUCTION_LITE = Approach(
+    "production-lite",
+    "no isolation, requests as in production, Flask-SQLAlchemy-Lite app",
+    PRODUCTION_LITE_CONFTEST,
+    isolated=False,
+    app="lite",
 )
 SEED_001 = Approach("seed001", "seed 001: drop + create all tables", SEED_001_CONFTEST, slow=True)
 SEED_000 = Approach("seed000", "seed 000: outer transaction (hand-written)", SEED_000_CONFTEST)
