@@ -47,6 +47,42 @@ def _requests_in_own_context(app):
     app.wsgi_app = inner
 '''
 
+PRODUCTION_LITE_CONFTEST = '''\
+"""The production floor for the Flask-SQLAlchemy-Lite app: no isolation, a context per request."""
+
+import contextvars
+
+import pytest
+
+from benchapp import Base, create_app, db
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app()
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+        yield app
+        db.session.close()
+        Base.metadata.drop_all(db.engine)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _requests_in_own_context(app):
+    """As a server runs them: each request in an app context (so a session) of its own."""
+    inner = app.wsgi_app
+    app.wsgi_app = lambda environ, start: contextvars.Context().run(inner, environ, start)
+    yield
+    app.wsgi_app = inner
+
+
+@pytest.fixture
+def client(app):
+    with app.test_client() as client:
+        yield client
+'''
+
 SEED_001_CONFTEST = '''\
 """Seed 001's fixtures as its document writes them: drop and recreate every table per test.
 
@@ -159,6 +195,8 @@ def client(app):
 
 BASE_INI = "[pytest]\ntestpaths = tests\n"
 PLUGIN_INI = BASE_INI + "testbed_app = benchapp:create_app\n"
+#: Flask-SQLAlchemy-Lite has no metadata of its own: the ini names the models'
+LITE_INI = PLUGIN_INI + "testbed_metadata = benchapp:Base.metadata\n"
 
 #: options of the plugin that other issues add; variants needing them wait for them
 LEAK_CHECK_OPTION = "--testbed-check-leaks"
@@ -182,6 +220,8 @@ class Approach:
     option: str | None = None
     isolated: bool = True
     slow: bool = False
+    #: the extension the synthetic app is built on (see benchmarks.synth.KINDS)
+    app: str = "flask_sqlalchemy"
 
     @property
     def uses_plugin(self) -> bool:
@@ -189,7 +229,9 @@ class Approach:
 
     @property
     def ini(self) -> str:
-        return PLUGIN_INI if self.uses_plugin else BASE_INI
+        if not self.uses_plugin:
+            return BASE_INI
+        return LITE_INI if self.app == "lite" else PLUGIN_INI
 
     def pytest_args(self, database_url: str) -> list[str]:
         """Arguments that select this approach (the common ones are the runner's)."""
@@ -206,6 +248,14 @@ FLOOR = Approach("none", "no isolation (floor)", FLOOR_CONFTEST, isolated=False)
 PRODUCTION = Approach(
     "production", "no isolation, requests as in production", PRODUCTION_CONFTEST, isolated=False
 )
+#: the same for the Flask-SQLAlchemy-Lite app (its teardowns cost what they cost in production)
+PRODUCTION_LITE = Approach(
+    "production-lite",
+    "no isolation, requests as in production, Flask-SQLAlchemy-Lite app",
+    PRODUCTION_LITE_CONFTEST,
+    isolated=False,
+    app="lite",
+)
 SEED_001 = Approach("seed001", "seed 001: drop + create all tables", SEED_001_CONFTEST, slow=True)
 SEED_000 = Approach("seed000", "seed 000: outer transaction (hand-written)", SEED_000_CONFTEST)
 
@@ -218,6 +268,12 @@ APPROACHES: dict[str, Approach] = {
         Approach("transaction", "testbed transaction", strategy="transaction"),
         Approach("truncate", "testbed truncate", strategy="truncate"),
         Approach("recreate", "testbed recreate", strategy="recreate", slow=True),
+        Approach(
+            "lite",
+            "testbed transaction, Flask-SQLAlchemy-Lite app",
+            strategy="transaction",
+            app="lite",
+        ),
         Approach(
             "leakcheck",
             "testbed transaction + leak check",

@@ -4,6 +4,7 @@
     python -m benchmarks.compare none HEAD --backend mariadb   # against no isolation
     python -m benchmarks.compare 0d4e29e HEAD --requests 5     # five requests per test
     python -m benchmarks.compare production HEAD --requests 11 # against requests as in production
+    python -m benchmarks.compare production-lite HEAD --app lite  # the app on Flask-SQLAlchemy-Lite
 
 The isolation benchmark runs its approaches in lockstep, each test waiting for
 its turn, which compares approaches under the same machine conditions but
@@ -16,7 +17,9 @@ and both against the first one's. ``none`` stands for no isolation at all (the
 isolation benchmark's floor) in place of a revision; its requests share the
 test's app context and session. ``production`` is that floor with each request
 in an app context (so a session) of its own, as behind a server: the price of
-requests as in production without any isolation. ``--lockstep`` runs the
+requests as in production without any isolation; ``production-lite`` is the
+same for the app on Flask-SQLAlchemy-Lite, which ``--app lite`` makes the
+revisions run too. ``--lockstep`` runs the
 revisions side by side instead, one test each in turn (as the isolation
 benchmark does), and adds the median of (test i - the first revision's test i):
 on a shared machine whose speed swings from run to run, the only difference
@@ -34,7 +37,7 @@ import tempfile
 from pathlib import Path
 
 from . import runner
-from .approaches import APPROACHES, FLOOR, PRODUCTION
+from .approaches import APPROACHES, FLOOR, PRODUCTION, PRODUCTION_LITE
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase
 from .lockstep import run_lockstep
 from .runner import RunResult, prepare, run_suite, use_plugin_path, use_plugin_revision
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=BACKENDS, default="postgresql")
     parser.add_argument("--strategy", choices=("transaction", "truncate"),
                         default="transaction")
+    parser.add_argument("--app", choices=("flask_sqlalchemy", "lite"), default="flask_sqlalchemy",
+                        help="the extension the app is built on (lite: transaction strategy only)")
     parser.add_argument("--tables", type=int, default=10)
     parser.add_argument("--tests", type=int, default=300)
     parser.add_argument("--requests", type=_positive, default=1,
@@ -62,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         bench = BenchDatabase(args.backend, workdir / "db",
                               args.url or DEFAULT_URLS.get(args.backend))
-        floors = {"none": FLOOR, "production": PRODUCTION}
-        approaches = [floors.get(rev) or APPROACHES[args.strategy] for rev in args.revisions]
+        floors = {"none": FLOOR, "production": PRODUCTION, "production-lite": PRODUCTION_LITE}
+        plugin = APPROACHES["lite" if args.app == "lite" else args.strategy]
+        approaches = [floors.get(rev) or plugin for rev in args.revisions]
         # One project per revision: side by side, each writes its timings in its own.
         projects = [prepare(workdir / f"run{index}", approach, args.tables, args.tests,
                             args.requests) for index, approach in enumerate(approaches)]

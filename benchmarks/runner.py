@@ -101,7 +101,7 @@ def prepare(
     directory: Path, approach: Approach, tables: int, tests: int, requests: int = 1
 ) -> Path:
     """Write the generated project of ``approach`` into ``directory`` and return it."""
-    write_project(directory, tables, tests, requests)
+    write_project(directory, tables, tests, requests, approach.app)
     (directory / "pytest.ini").write_text(approach.ini)
     conftest = directory / "conftest.py"
     if approach.conftest is None:

@@ -44,6 +44,26 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 db = SQLAlchemy()
 '''
 
+#: the same app on Flask-SQLAlchemy-Lite: the models on a DeclarativeBase of their own
+LITE_HEADER = '''\
+"""Synthetic app of the isolation benchmark (Flask-SQLAlchemy-Lite): {tables} tables in
+foreign-key chains of {chain}."""
+
+import os
+
+from flask import Flask, jsonify
+from flask_sqlalchemy_lite import SQLAlchemy
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy()
+'''
+
 ROOT_MODEL = '''
 
 class T{i:03d}(db.Model):
@@ -177,16 +197,30 @@ def test_{index:04d}(client):
 '''
 
 
-def app_source(tables: int) -> str:
-    """The source of ``benchapp.py`` for a schema of ``tables`` tables."""
+#: the kinds of app the suite can run on
+KINDS = ("flask_sqlalchemy", "lite")
+
+
+def app_source(tables: int, kind: str = "flask_sqlalchemy") -> str:
+    """The source of ``benchapp.py`` for a schema of ``tables`` tables, on ``kind``'s extension."""
     if tables < CHAIN or tables % CHAIN:
         raise ValueError(f"the number of tables must be a positive multiple of {CHAIN}")
-    parts = [APP_HEADER.format(tables=tables, chain=CHAIN)]
+    lite = kind == "lite"
+    parts = [(LITE_HEADER if lite else APP_HEADER).format(tables=tables, chain=CHAIN)]
     for i in range(tables):
         template = ROOT_MODEL if i % CHAIN == 0 else CHILD_MODEL
-        parts.append(template.format(i=i, parent=i - 1))
+        source = template.format(i=i, parent=i - 1)
+        parts.append(source.replace("(db.Model)", "(Base)") if lite else source)
     models = ", ".join(f"T{i:03d}" for i in range(tables))
-    parts.append(APP_FOOTER.format(models=models))
+    footer = APP_FOOTER.format(models=models)
+    if lite:
+        footer = footer.replace(
+            'app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("BENCH_DATABASE_URL", '
+            '"sqlite://")',
+            'app.config["SQLALCHEMY_ENGINES"] = {\n'
+            '        "default": os.environ.get("BENCH_DATABASE_URL", "sqlite://")\n    }',
+        )
+    parts.append(footer)
     return "".join(parts)
 
 
@@ -204,13 +238,16 @@ def module_sources(tables: int, tests: int, requests: int = 1) -> dict[str, str]
     return modules
 
 
-def write_project(directory: Path, tables: int, tests: int, requests: int = 1) -> None:
+def write_project(
+    directory: Path, tables: int, tests: int, requests: int = 1, kind: str = "flask_sqlalchemy"
+) -> None:
     """Write the app, its factories and the suite into ``directory`` (tests under tests/).
 
-    Each test makes ``requests`` requests (see the module's docstring).
+    Each test makes ``requests`` requests (see the module's docstring); the
+    app is built on ``kind``'s extension (:data:`KINDS`).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "benchapp.py").write_text(app_source(tables))
+    (directory / "benchapp.py").write_text(app_source(tables, kind))
     (directory / "benchfactories.py").write_text(FACTORIES)
     suite = directory / "tests"
     suite.mkdir(exist_ok=True)

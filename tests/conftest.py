@@ -16,6 +16,7 @@ from pathlib import Path
 # and a re-imported driver (its error classes) or signal module breaks identity.
 import flask_sqlalchemy.record_queries
 import flask_sqlalchemy.track_modifications  # noqa: F401
+import flask_sqlalchemy_lite  # noqa: F401
 import psycopg  # noqa: F401
 import pymysql  # noqa: F401
 import pytest

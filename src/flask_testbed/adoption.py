@@ -117,8 +117,11 @@ class OwnAppFixture:
         from .errors import TestbedError
 
         try:
-            with self._redirect(request.config):
-                return (yield)
+            with self._redirect(request.config) as hand_over:
+                app = yield
+                if hand_over is not None:
+                    hand_over(app)  # a plain SQLAlchemy app: the databases its engines got
+                return app
         except TestbedError as exc:
             self._stop(request.config, exc)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 
 from .claims import test_databases_on_init
 from .database.secrets import checked_parsing, scrub
@@ -27,6 +26,7 @@ def load_app(
     slot: int | None = None,
     wait: bool = False,
     say: Callable[[str], None] = print,
+    engines: bool = False,
 ) -> Flask:
     """Import ``module:attr`` and return the Flask app it names, in testing mode.
 
@@ -34,12 +34,18 @@ def load_app(
     ``init_app`` is wrapped, so that the test database URL is in place and
     judged safe before the first engine exists: an app that creates tables
     itself (at import, or in its factory) never reaches another database.
+    With ``engines`` (a plain SQLAlchemy app: ``testbed_engine`` is set),
+    ``create_engine`` is wrapped the same way (:mod:`.integrations.plain`).
     """
     with (
         test_databases_on_init(database_url, allow_any_database, role, slot, wait, say),
+        _created_engines(engines, database_url, allow_any_database, role, slot, wait, say)
+        as created,
         checked_parsing(),
     ):
-        return _build_app(path, factory_argument, rootdir, database_url)
+        app = _build_app(path, factory_argument, rootdir, database_url)
+        created.attach(app)
+        return app
 
 
 @contextlib.contextmanager
@@ -50,17 +56,40 @@ def building_app(
     slot: int | None = None,
     wait: bool = False,
     say: Callable[[str], None] = print,
-) -> Iterator[None]:
+    engines: bool = False,
+) -> Iterator[Callable[[Flask], None]]:
     """While the user's own code builds the app: every engine it makes is a test database's.
 
     What :func:`load_app` does around ``testbed_app``, for an app that a
-    session-scoped ``app`` fixture of the user's builds instead.
+    session-scoped ``app`` fixture of the user's builds instead. What it
+    yields hands a plain SQLAlchemy app the databases its engines were given.
     """
     with (
         test_databases_on_init(database_url, allow_any_database, role, slot, wait, say),
+        _created_engines(engines, database_url, allow_any_database, role, slot, wait, say)
+        as created,
         checked_parsing(),
     ):
-        yield
+        yield created.attach
+
+
+@contextlib.contextmanager
+def _created_engines(
+    engines: bool,
+    database_url: str | None,
+    allow_any: bool,
+    role: str | None,
+    slot: int | None,
+    wait: bool,
+    say: Callable[[str], None],
+) -> Iterator[Any]:
+    from .integrations.plain import CreatedEngines, test_engines_on_create
+
+    if not engines:
+        yield CreatedEngines()  # nothing made, nothing to hand over
+        return
+    with test_engines_on_create(database_url, allow_any, role, slot, wait, say) as created:
+        yield created
 
 
 def _build_app(
@@ -91,17 +120,6 @@ def _build_app(
         )
     app.config["TESTING"] = True
     return app
-
-
-def extension_of(app: Flask) -> SQLAlchemy:
-    """The Flask-SQLAlchemy extension registered on ``app``."""
-    db = app.extensions.get("sqlalchemy")
-    if not isinstance(db, SQLAlchemy):
-        raise TestbedError(
-            f"the app {app.import_name!r} has no Flask-SQLAlchemy extension: "
-            "call db.init_app(app) in the factory before the tests use it"
-        )
-    return db
 
 
 def _import_target(path: str, rootdir: Path, database_url: str | None = None) -> Any:

@@ -1,7 +1,8 @@
 """The app's claim on its test databases: which URL each bind gets, and the lock on it.
 
 Whichever way the app is built (``testbed_app``, or a session-scoped ``app``
-fixture of the user's), its Flask-SQLAlchemy ``init_app`` runs with the URLs
+fixture of the user's), its extension's ``init_app`` (Flask-SQLAlchemy's or
+Flask-SQLAlchemy-Lite's: see :mod:`.integrations.layouts`) runs with the URLs
 rewritten to test databases this run has claimed: named for the worker and
 the slot free on the server, locked for the run's length, checked for safety
 before the first connection.
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.engine import URL
 
 from .database.leftovers import sweep
@@ -27,6 +27,7 @@ from .database.secrets import check_config_urls, scrub
 from .database.servers import ensure_database
 from .database.urls import is_in_memory, masked, sqlite_path
 from .errors import TestbedError, one_line
+from .integrations.layouts import FLASK_SQLALCHEMY, Layout, extensions
 
 IN_MEMORY = "sqlite://"
 #: key in app.extensions: the plugin's claim on the app's test databases
@@ -39,6 +40,7 @@ def test_database_urls(
     allow_any: bool,
     role: str | None = None,
     slot: int = 1,
+    layout: Layout = FLASK_SQLALCHEMY,
 ) -> dict[str | None, URL]:
     """The URL of every bind for this run, from the app's config and the plugin's settings.
 
@@ -49,21 +51,20 @@ def test_database_urls(
     or the controller's: the template); ``slot`` > 1 when other runs hold the
     first names.
     """
-    check_config_urls(config, database_url)
+    configured = layout.urls(config)
+    check_config_urls(configured, database_url)
     if database_url and not allow_any:
         check_test_databases([(None, database_url)], allow_any=False)
     worker = role or xdist_worker()
     plan: dict[str | None, URL] = {}
-    default = database_url or config.get("SQLALCHEMY_DATABASE_URI")
-    binds = config.get("SQLALCHEMY_BINDS") or {}
-    if default is None and not binds:
+    configured_default = configured.pop(None, None)
+    default = database_url or configured_default
+    if default is None and not configured:
         default = IN_MEMORY
     if default is not None:
         plan[None] = test_database_url(default, bool(database_url) or allow_any, worker, slot)
-    for key, value in binds.items():
-        url = value.get("url") if isinstance(value, dict) else value
-        if url is not None:
-            plan[key] = test_database_url(url, allow_any, worker, slot)
+    for key, url in configured.items():
+        plan[key] = test_database_url(url, allow_any, worker, slot)
     check_test_databases(plan.items(), allow_any)
     return plan
 
@@ -103,6 +104,7 @@ def claim_test_databases(
     slot: int | None = None,
     wait: bool = False,
     say: Callable[[str], None] = print,
+    layout: Layout = FLASK_SQLALCHEMY,
 ) -> Claim:
     """Choose this run's databases and lock them, before anything is created in them.
 
@@ -112,7 +114,7 @@ def claim_test_databases(
     two CI jobs on one server never wait for each other.
     """
     for candidate in [slot] if slot else range(1, _MAX_SLOTS + 1):
-        raw = test_database_urls(app.config, database_url, allow_any, role, candidate)
+        raw = test_database_urls(app.config, database_url, allow_any, role, candidate, layout)
         plan = {key: beside_instance(app, url) for key, url in raw.items()}
         if any(plan[key] is not url for key, url in raw.items()):
             # Flask-SQLAlchemy makes the instance folder for a relative SQLite
@@ -139,7 +141,9 @@ def claim_test_databases(
         if len(taken) == len(locks):
             bases = [
                 beside_instance(app, url)
-                for url in test_database_urls(app.config, database_url, allow_any).values()
+                for url in test_database_urls(
+                    app.config, database_url, allow_any, layout=layout
+                ).values()
             ]
             return Claim(plan, taken, candidate, list(dict.fromkeys(bases)))
         Claim(plan, taken, candidate).release()
@@ -152,7 +156,7 @@ def claim_test_databases(
 
 
 def beside_instance(app: Flask, url: URL) -> URL:
-    """An SQLite file path as Flask-SQLAlchemy resolves it: relative to the instance folder."""
+    """An SQLite file path as both extensions resolve it: relative to the instance folder."""
     if url.drivername not in ("sqlite", "sqlite+pysqlite") or is_in_memory(url):
         return url
     prefix, path = sqlite_path(url)
@@ -161,24 +165,19 @@ def beside_instance(app: Flask, url: URL) -> URL:
     return url.set(database=prefix + os.path.join(app.instance_path, path))
 
 
-def write_urls(config: Any, plan: Mapping[str | None, URL]) -> None:
-    for key, url in plan.items():
-        text = url.render_as_string(hide_password=False)
-        if key is None:
-            config["SQLALCHEMY_DATABASE_URI"] = text
-        else:
-            binds = config["SQLALCHEMY_BINDS"]
-            value = binds[key]
-            binds[key] = {**value, "url": text} if isinstance(value, dict) else text
+def write_urls(
+    config: Any, plan: Mapping[str | None, URL], layout: Layout = FLASK_SQLALCHEMY
+) -> None:
+    layout.write(config, plan)
 
 
-def prepare_test_databases(app: Flask, claim: Claim) -> None:
+def prepare_test_databases(app: Flask, claim: Claim, layout: Layout = FLASK_SQLALCHEMY) -> None:
     """Write the claimed URLs into the app's config and create the databases that are missing.
 
     The databases a plugin run made are remembered on the app, so that the
     harness drops them at the end (unless they are to be reused).
     """
-    write_urls(app.config, claim.plan)
+    write_urls(app.config, claim.plan, layout)
     for key, url in claim.plan.items():
         try:
             if url not in claim.owned and ensure_database(url):
@@ -206,7 +205,7 @@ def release_claim(app: Flask) -> None:
 
 def use_test_databases(
     app: Flask,
-    db: SQLAlchemy,
+    integration: Any,
     database_url: str | None,
     allow_any: bool,
     role: str | None = None,
@@ -216,42 +215,23 @@ def use_test_databases(
 ) -> None:
     """Point an app whose engines already exist at this run's test databases.
 
-    Flask-SQLAlchemy reads its config once, in ``init_app``; an app object
-    built before the plugin could see it gets each engine whose URL changes
-    rebuilt with the same options the extension would have used.
+    An extension reads its config once, in ``init_app``; for an app object
+    built before the plugin could see it, the integration rebuilds each
+    engine whose URL changes (:meth:`.Integration.use_urls`).
     """
-    if is_prepared(app):
+    claim = claim_of(app)
+    if claim is not None:
+        integration.check_urls(claim.plan)
         return
-    claim = claim_test_databases(app, database_url, allow_any, role, slot, wait, say)
+    layout = integration.layout
+    claim = claim_test_databases(app, database_url, allow_any, role, slot, wait, say, layout)
     try:
-        prepare_test_databases(app, claim)
+        integration.check_urls(claim.plan)  # before any database is created for it
+        prepare_test_databases(app, claim, layout)
     except BaseException:
         claim.release()
         raise
-    engines = db._app_engines[app]
-    for key, url in claim.plan.items():
-        current = engines.get(key)
-        if current is not None and current.url == url:
-            continue
-        if current is not None:
-            current.dispose()
-        if key is None:
-            options: dict[str, Any] = dict(db._engine_options)
-            options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
-        else:
-            value = app.config["SQLALCHEMY_BINDS"][key]
-            options = dict(db._engine_options)
-            options.update(value if isinstance(value, dict) else {})
-        options["url"] = url
-        options.setdefault("echo", app.config.get("SQLALCHEMY_ECHO", False))
-        options.setdefault("echo_pool", options["echo"])
-        db._make_metadata(key)
-        db._apply_driver_defaults(options, app)
-        engines[key] = db._make_engine(key, options, app)
-        if app.config.get("SQLALCHEMY_RECORD_QUERIES"):
-            from flask_sqlalchemy import record_queries
-
-            record_queries._listen(engines[key])
+    integration.use_urls(claim.plan)
 
 
 def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
@@ -279,22 +259,26 @@ def test_databases_on_init(
     The claims are released again if building the app fails: no lock of a
     run that never started may outlive it.
     """
-    original = SQLAlchemy.init_app
     # Apps built from the same configuration (one at import, one by the
     # factory) share one claim: two claims would be two slots of databases.
     claims: dict[str, Claim] = {}
 
-    def init_app(self: SQLAlchemy, app: Flask) -> None:
-        wanted = repr(test_database_urls(app.config, database_url, allow_any, role))
-        claim = claims.get(wanted)
-        if claim is None:
-            claim = claims[wanted] = claim_test_databases(
-                app, database_url, allow_any, role, slot, wait, say
-            )
-        prepare_test_databases(app, claim)
-        original(self, app)
+    def wrapped(original: Callable[..., None], layout: Layout) -> Callable[..., None]:
+        def init_app(self: Any, app: Flask, *args: Any, **kwargs: Any) -> None:
+            wanted = repr(test_database_urls(app.config, database_url, allow_any, role, 1, layout))
+            claim = claims.get(wanted)
+            if claim is None:
+                claim = claims[wanted] = claim_test_databases(
+                    app, database_url, allow_any, role, slot, wait, say, layout
+                )
+            prepare_test_databases(app, claim, layout)
+            original(self, app, *args, **kwargs)
 
-    SQLAlchemy.init_app = init_app  # type: ignore[method-assign]
+        return init_app
+
+    patched = [(cls, cls.init_app) for cls, _layout in extensions()]
+    for (cls, original), (_cls, layout) in zip(patched, extensions(), strict=True):
+        cls.init_app = wrapped(original, layout)
     try:
         yield
     except BaseException:
@@ -302,4 +286,5 @@ def test_databases_on_init(
             claim.release()
         raise
     finally:
-        SQLAlchemy.init_app = original  # type: ignore[method-assign]
+        for cls, original in patched:
+            cls.init_app = original

@@ -31,6 +31,13 @@ _KEYS = (
     ("testbed_uncommitted", "--testbed-uncommitted", "testbed_uncommitted",
      "TESTBED_UNCOMMITTED",
      "a request that ends with uncommitted changes: warn (default), error or ignore"),
+    ("testbed_metadata", "--testbed-metadata", "testbed_metadata", "TESTBED_METADATA",
+     "module:attr of the models' MetaData, for Flask-SQLAlchemy-Lite and plain SQLAlchemy "
+     "apps (name=module:attr entries for other engines, separated by spaces)"),
+    ("testbed_engine", "--testbed-engine", "testbed_engine", "TESTBED_ENGINE",
+     "module:attr of a plain SQLAlchemy app's engine (name=module:attr for other engines)"),
+    ("testbed_session", "--testbed-session", "testbed_session", "TESTBED_SESSION",
+     "module:attr of a plain SQLAlchemy app's scoped_session or sessionmaker"),
 )
 SCHEMAS = ("create_all", "migrations")
 UNCOMMITTED = ("warn", "error", "ignore")
@@ -71,6 +78,12 @@ class Settings:
     uncommitted: str = "warn"
     #: module:callable entries of testbed_reset, run after each database test
     resets: tuple[str, ...] = ()
+    #: [name=]module:attr entries: the models' MetaData (Flask-SQLAlchemy-Lite, plain SQLAlchemy)
+    metadata: str | None = None
+    #: [name=]module:attr entries: a plain SQLAlchemy app's engines
+    engine: str | None = None
+    #: module:attr: a plain SQLAlchemy app's scoped_session or sessionmaker
+    session: str | None = None
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -142,6 +155,9 @@ def read_settings(config: pytest.Config) -> Settings:
         create_db=flags["testbed_create_db"],
         schema=schema,
         uncommitted=uncommitted,
+        metadata=values["testbed_metadata"],
+        engine=values["testbed_engine"],
+        session=values["testbed_session"],
     )
 
 

@@ -42,20 +42,20 @@ class Contexts:
     def __init__(
         self,
         app: Flask,
-        db: Any,
+        integration: Any,
         mode: str = "warn",
         commits: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.app = app
-        self.db = db
+        self.integration = integration
         #: commits inside the sandbox so far (the strategy's count); None: unknown
         self.commits = commits
-        self.watch = unsaved.Watch(app, db, mode)
+        self.watch = unsaved.Watch(app, integration, mode)
         self._wsgi_app: Any = None
         self._runner_class: Any = None
         #: the test's app context and the session of the context below it, while a test runs
         self._test: AppContext | None = None
-        self._base: Session | None = None
+        self._base: Any = None
         self._below: Any = None
         #: the thread the test runs in: only its requests touch the test's sessions
         self._thread = threading.get_ident()
@@ -87,26 +87,28 @@ class Contexts:
         before. Requests, not tests, are what get a session of their own.
         """
         self._thread = threading.get_ident()
-        scoped = self.db.session
-        self._base = scoped() if self._in_app_context() else None
+        integration = self.integration
+        self._base = integration.take_sessions() if self._in_app_context() else None
         self._below = request_ctx._get_current_object() if request_ctx else None
         self._test = self.app.app_context()
         self._test.push()
         if self._base is not None:
-            scoped.registry.set(self._base)
+            integration.put_sessions(self._base)
 
     def pop_test(self) -> None:
         """Pop the test's app context (and whatever the test left pushed above it)."""
         context, self._test = self._test, None
         if context is None:
             return
-        # The session is the run's: the test context's teardown must not close it.
-        keep_session = self.db.session.registry.clear if self._base is not None else None
-        pop_to(context, self._below, before=keep_session)
+        # The sessions are the run's: the test context's teardown must not close them.
         base, self._base = self._base, None
+        keep = None if base is None else (lambda: self.integration.drop_sessions(base))
+        pop_to(context, self._below, before=keep)
         if base is not None:
-            # Rows the test changed are back as they were: reload on next access.
-            base.expire_all()
+            self.integration.restore_sessions(base)
+            for session in self.integration.held_sessions(base):
+                # Rows the test changed are back as they were: reload on next access.
+                session.expire_all()
 
     # -- around each request ------------------------------------------------
 
@@ -143,14 +145,9 @@ class Contexts:
             _expire_clean(session)
 
     def _test_sessions(self) -> tuple[Session, ...]:
-        current = None
-        if self._in_app_context():
-            scoped = self.db.session
-            current = scoped() if scoped.registry.has() else None
-        base = self._base
-        if base is None or base is current:
-            return (current,) if current is not None else ()
-        return (current, base) if current is not None else (base,)
+        current = self.integration.context_sessions() if self._in_app_context() else []
+        base = self.integration.held_sessions(self._base) if self._base is not None else []
+        return tuple(dict.fromkeys([*current, *base]))
 
     def _in_app_context(self) -> bool:
         return bool(current_app) and current_app._get_current_object() is self.app

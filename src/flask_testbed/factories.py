@@ -20,8 +20,9 @@ from typing import Any, Generic, TypeVar
 
 from factory.alchemy import SQLAlchemyModelFactory
 from flask import current_app
-from flask_sqlalchemy.session import Session
-from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import Session, scoped_session
+
+from .integrations import INTEGRATION
 
 try:
     from pytest_factoryboy import LazyFixture
@@ -35,8 +36,12 @@ __all__ = ["ModelFactory", "current_session"]
 ModelT = TypeVar("ModelT")
 
 
-def current_session() -> scoped_session[Session]:
-    """The current app's ``db.session`` (a scoped session: the test's, in a test)."""
+def current_session() -> Session | scoped_session[Session]:
+    """The current app's ``db.session`` (a scoped session: the test's, in a test).
+
+    Under the plugin, whatever the app uses (Flask-SQLAlchemy, -Lite, plain
+    SQLAlchemy), the session the ``db_session`` fixture hands out.
+    """
     try:
         extensions = current_app.extensions
     except RuntimeError:
@@ -45,6 +50,9 @@ def current_session() -> scoped_session[Session]:
             "context: call it from a test or fixture that uses the app (app, db, db_session, "
             "client, ...) or, outside pytest, inside app.app_context()"
         ) from None
+    integration = extensions.get(INTEGRATION)
+    if integration is not None:
+        return integration.session()
     extension = extensions.get("sqlalchemy")
     if extension is None:
         raise RuntimeError(

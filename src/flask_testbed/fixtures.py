@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from flask_sqlalchemy import SQLAlchemy
-from flask_sqlalchemy.session import Session
-from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import Session, scoped_session
 
 from . import parallel, stash, wider
 from .client import make_client
@@ -115,15 +113,21 @@ def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
 
 
 @pytest.fixture(scope="session")
-def db(_testbed: Harness) -> SQLAlchemy:
-    """The app's Flask-SQLAlchemy extension, bound to the test database."""
-    return _testbed.db
+def db(_testbed: Harness) -> Any:
+    """The app's extension, bound to the test database.
+
+    Flask-SQLAlchemy's or Flask-SQLAlchemy-Lite's ``SQLAlchemy``; for a plain
+    SQLAlchemy app, what it has instead (its engines, session and metadata).
+    Typed ``Any`` because it is one of three types: annotate the test's
+    parameter with the one the app uses.
+    """
+    return _testbed.integration.extension
 
 
 @pytest.fixture
-def db_session(_testbed: Harness) -> scoped_session[Session]:
-    """``db.session``: the session the test, its fixtures and the app's requests share."""
-    return _testbed.db.session
+def db_session(_testbed: Harness) -> Session | scoped_session[Session]:
+    """``db.session``: the session the test and its fixtures share (requests have their own)."""
+    return _testbed.integration.session()
 
 
 @pytest.fixture

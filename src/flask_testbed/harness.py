@@ -15,7 +15,6 @@ from flask.ctx import AppContext
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from .app import extension_of
 from .claims import claim_of, release_claim, unreachable, use_test_databases
 from .config import Settings
 from .configstate import ConfigKeeper
@@ -43,6 +42,7 @@ from .guards import forks, threads
 from .guards.access import AccessBlocker
 from .guards.leaks import LeakCheck
 from .guards.queries import QueryCounter
+from .integrations import INTEGRATION, Integration, detect
 from .isolation import Isolation
 from .later_apps import LaterApps
 from .scopes import Scopes
@@ -72,11 +72,14 @@ class Harness(Scopes):
         self.templates = templates
         #: on an xdist worker, the slot of databases its controller claimed
         self.slot = slot
-        self.db = extension_of(app)
+        #: where the app's engines, tables and sessions are
+        self.integration: Integration = detect(app, settings)
+        # Where code that has only the app finds it (ModelFactory's session).
+        app.extensions[INTEGRATION] = self.integration
         #: each test's app.config, nested values included, comes back when it ends
         self.config = ConfigKeeper(app.config)
         self._context: AppContext | None = None
-        self.contexts = Contexts(app, self.db, settings.uncommitted, self._sandbox_commits)
+        self.contexts = Contexts(app, self.integration, settings.uncommitted, self._sandbox_commits)
         self._later: LaterApps | None = None
         #: engines of apps built during the run
         self._later_engines: list[Any] = []
@@ -95,6 +98,11 @@ class Harness(Scopes):
         #: what each database held before the schema was built: never the run's to drop
         self.inventory = Inventory()
 
+    @property
+    def db(self) -> Any:
+        """What the ``db`` fixture hands out: the app's extension (or what stands for it)."""
+        return self.integration.extension
+
     # -- the run --------------------------------------------------------
 
     def check(self) -> None:
@@ -102,7 +110,7 @@ class Harness(Scopes):
         with self.app.app_context():
             use_test_databases(
                 self.app,
-                self.db,
+                self.integration,
                 self.settings.database_url,
                 self.settings.allow_any_database,
                 self.role,
@@ -110,7 +118,7 @@ class Harness(Scopes):
                 wait=self.settings.reuse_db,
                 say=self.say,
             )
-            engines = dict(self.db.engines)
+            engines = dict(self.integration.engines)
             check_test_databases(
                 [(key, engine.url) for key, engine in engines.items()],
                 self.settings.allow_any_database,
@@ -136,7 +144,7 @@ class Harness(Scopes):
         slot = claim.slot if claim is not None else 1
         worker = self.role or xdist_worker()
         for key, engine in engines.items():
-            metadata = self.db.metadatas.get(key)
+            metadata = self.integration.metadatas.get(key)
             if metadata is None:
                 continue
             url = engine.url
@@ -159,15 +167,16 @@ class Harness(Scopes):
         """Check, then create the schema and open the default strategy, in an app context."""
         threads.forget()
         try:
+            self.integration.install()
             self._prepare()
             forks.watch_engines(self.engines)
             with self.blocker.allowed():
                 reuse = self.settings.reuse_db and not self.settings.create_db
                 cloned = self._clone_templates(reuse) if self.templates else set()
                 self._create_schemas()
-                self.inventory = Inventory.take(binds(self.db), owned=self._created)
+                self.inventory = Inventory.take(binds(self.integration), owned=self._created)
                 reused = create_schema(
-                    self.db, reuse, self._migrations(), cloned, self.inventory
+                    self.integration, reuse, self._migrations(), cloned, self.inventory
                 )
                 if reused and reuse:
                     self.say(
@@ -176,7 +185,7 @@ class Harness(Scopes):
                 if not reused:
                     note_built(self.inventory)
                 if self.settings.check_leaks:
-                    self._leaks = LeakCheck(self.db)
+                    self._leaks = LeakCheck(self.integration)
                 self._activate(self.settings.strategy)
                 self.contexts.install()
                 self._later_apps().install()
@@ -199,7 +208,7 @@ class Harness(Scopes):
 
     def _create_schemas(self) -> None:
         """Create the schemas the models use inside the test databases, where they live there."""
-        for _key, engine, metadata in binds(self.db):
+        for _key, engine, metadata in binds(self.integration):
             mapping = engine.get_execution_options().get("schema_translate_map") or {}
             names = [name for name in named_schemas(metadata) if name not in mapping]
             if names:
@@ -226,18 +235,19 @@ class Harness(Scopes):
         so a second run waits instead of rebuilding it under the workers.
         """
         try:
+            self.integration.install()
             self._prepare()
             with self.blocker.allowed():
                 self._create_schemas()
-                self.inventory = Inventory.take(binds(self.db), owned=self._created)
+                self.inventory = Inventory.take(binds(self.integration), owned=self._created)
                 if create_schema(
-                    self.db, not self.settings.create_db, self._migrations(),
+                    self.integration, not self.settings.create_db, self._migrations(),
                     inventory=self.inventory,
                 ):
                     self.say("reusing the template database: its schema is current")
                 else:
                     note_built(self.inventory)
-                self.db.session.remove()
+                self.integration.remove_sessions()
         except BaseException:
             self._release()
             raise
@@ -268,10 +278,10 @@ class Harness(Scopes):
         for url in self._databases():
             if is_in_memory(url):
                 continue
-            keys = [key for key, engine in self.db.engines.items() if engine.url == url]
-            if reuse and all(is_current(self.db, key, migrations) for key in keys):
+            keys = [key for key, engine in self.integration.engines.items() if engine.url == url]
+            if reuse and all(is_current(self.integration, key, migrations) for key in keys):
                 continue
-            if any(_has_twins(self.db.engines[key]) for key in keys):
+            if any(_has_twins(self.integration.engines[key]) for key in keys):
                 continue  # its twins are databases of their own: built here, with the schema
             for engine in self.engines:
                 engine.dispose()  # PostgreSQL drops a database only when nobody uses it
@@ -306,10 +316,12 @@ class Harness(Scopes):
                 if self._active is not None:
                     self._active.close()
                     self._active = None
-                self.db.session.remove()
+                self.integration.remove_sessions()
                 self._let_go_of_leftovers()
                 try:
-                    drop_schema(self.db, self.inventory, keep_tables=self.settings.reuse_db)
+                    drop_schema(
+                        self.integration, self.inventory, keep_tables=self.settings.reuse_db
+                    )
                 except DropBlocked as exc:
                     blocked = exc  # the rest of the cleanup still runs
                 if not self.settings.reuse_db:
@@ -392,6 +404,7 @@ class Harness(Scopes):
         self._later_engines = []
         forks.unwatch_engines(self.engines)
         self.contexts.uninstall()
+        self.integration.uninstall()
         release_claim(self.app)
         self.started = False
         if self._context is not None:

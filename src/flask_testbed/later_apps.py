@@ -6,15 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 
 from .claims import Claim, beside_instance, is_prepared, test_database_urls, write_urls
 from .database.urls import is_in_memory, masked
 from .errors import TestbedError
+from .integrations.layouts import FLASK_SQLALCHEMY, Layout, extensions
 
 
 class LaterApps:
     """While the run lasts, every other app's ``init_app`` uses the run's test databases.
+
+    (Flask-SQLAlchemy's and Flask-SQLAlchemy-Lite's alike.)
 
     A test that builds an app itself (the factory pattern, ``setUp`` in the
     Flask docs) gets the configured URLs from the app's config: without this,
@@ -37,33 +39,39 @@ class LaterApps:
         self.allow_any = allow_any
         self.role = role
         self.on_engines = on_engines
-        self._original: Any = None
+        #: each extension class with its own init_app, while installed
+        self._originals: list[tuple[type, Any]] = []
 
     def install(self) -> None:
-        if self._original is not None:
+        if self._originals:
             return
-        original = self._original = SQLAlchemy.init_app
         later = self
 
-        def init_app(self: SQLAlchemy, app: Flask) -> None:
-            if not is_prepared(app):
-                later.redirect(app)
-            original(self, app)
-            with app.app_context():
-                later.on_engines(list(self.engines.values()))
+        def wrapped(original: Any, layout: Layout) -> Any:
+            def init_app(self: Any, app: Flask, *args: Any, **kwargs: Any) -> None:
+                if not is_prepared(app):
+                    later.redirect(app, layout)
+                original(self, app, *args, **kwargs)
+                with app.app_context():
+                    later.on_engines(list(self.engines.values()))
 
-        SQLAlchemy.init_app = init_app  # type: ignore[method-assign]
+            return init_app
+
+        for cls, layout in extensions():
+            self._originals.append((cls, cls.init_app))
+            cls.init_app = wrapped(cls.init_app, layout)
 
     def uninstall(self) -> None:
-        if self._original is not None:
-            SQLAlchemy.init_app = self._original  # type: ignore[method-assign]
-            self._original = None
+        for cls, original in self._originals:
+            cls.init_app = original
+        self._originals = []
 
-    def redirect(self, app: Flask) -> None:
+    def redirect(self, app: Flask, layout: Layout = FLASK_SQLALCHEMY) -> None:
         plan = {
             key: beside_instance(app, url)
             for key, url in test_database_urls(
-                app.config, self.database_url, self.allow_any, self.role, self.claim.slot
+                app.config, self.database_url, self.allow_any, self.role, self.claim.slot,
+                layout,
             ).items()
         }
         ours = set(self.claim.plan.values())
@@ -77,4 +85,4 @@ class LaterApps:
                     "the configured app's database settings, or make it the app the "
                     "plugin builds (testbed_app)"
                 )
-        write_urls(app.config, plan)
+        write_urls(app.config, plan, layout)

@@ -121,6 +121,7 @@ def load_harness(config: pytest.Config) -> Harness | None:
             slot,
             wait=settings.reuse_db,
             say=say,
+            engines=bool(settings.engine),
         )
         harness = Harness(
             app,
@@ -328,6 +329,7 @@ def _building_own_app(config: pytest.Config):
         parallel.database_slot(config),
         wait=settings.reuse_db,
         say=announcer(config),
+        engines=bool(settings.engine),
     )
 
 

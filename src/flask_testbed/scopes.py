@@ -65,7 +65,7 @@ class Scopes:
     """Entering and leaving scopes; mixed into :class:`~.harness.Harness`, which sets these."""
 
     app: Flask
-    db: Any
+    integration: Any
     settings: Settings
     config: ConfigKeeper
     contexts: Contexts
@@ -175,7 +175,7 @@ class Scopes:
         isolation = self._isolations.get(strategy)
         if isolation is None:
             isolation = self._isolations[strategy] = make_isolation(
-                strategy, self.db, self.inventory
+                strategy, self.integration, self.inventory
             )
         if isolation is not self._active:
             if self._active is not None:

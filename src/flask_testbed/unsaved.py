@@ -44,11 +44,11 @@ _CURRENT: contextvars.ContextVar[_Request] = contextvars.ContextVar("testbed_req
 
 
 class Watch:
-    """Looks at each request's session just before Flask-SQLAlchemy removes it."""
+    """Looks at each request's sessions just before the extension closes them."""
 
-    def __init__(self, app: Flask, db: Any, mode: str) -> None:
+    def __init__(self, app: Flask, integration: Any, mode: str) -> None:
         self.app = app
-        self.db = db
+        self.integration = integration
         self.mode = mode
         self._installed = False
 
@@ -60,7 +60,7 @@ class Watch:
         # the check runs last before the session is removed, after the app's
         # own teardowns (which may still commit).
         position = next(
-            (i + 1 for i, func in enumerate(funcs) if getattr(func, "__self__", None) is self.db),
+            (i + 1 for i, func in enumerate(funcs) if self.integration.owns_teardown(func)),
             len(funcs),
         )
         funcs.insert(position, self._check)
@@ -93,13 +93,9 @@ class Watch:
         request = _CURRENT.get(None)
         if request is None or error is not None:
             return  # not a request of ours, or one that failed: its rollback is expected
-        scoped = self.db.session
-        if not scoped.registry.has():
-            return
-        session = scoped()
-        if not (session.info.get(_FLUSHED) or session.new or session.deleted or session.dirty):
-            return  # the common case, checked without counting
-        changes = uncommitted_changes(session)
+        changes = "; ".join(
+            filter(None, (_left_in(session) for session in self.integration.context_sessions()))
+        )
         if not changes:
             return
         message = (
@@ -110,6 +106,12 @@ class Watch:
             request.problems.append(message)
         else:
             warnings.warn(message, UncommittedChangesWarning, stacklevel=2)
+
+
+def _left_in(session: Session) -> str:
+    if not (session.info.get(_FLUSHED) or session.new or session.deleted or session.dirty):
+        return ""  # the common case, checked without counting
+    return uncommitted_changes(session)
 
 
 def uncommitted_changes(session: Session) -> str:

@@ -55,19 +55,20 @@ def check_url_text(text: Any, subject: str) -> None:
         )
 
 
-def check_config_urls(config: Mapping[str, Any], explicit: str | None) -> None:
+def check_config_urls(configured: Mapping[str | None, Any], explicit: str | None) -> None:
     """Judge every URL a run takes from its settings and the app's config.
 
+    ``configured`` holds the app's URLs by bind key, the default one as None.
     Only the URLs it uses: the app's own default database does not matter when
     an explicit URL replaces it.
     """
     if explicit:
         check_url_text(explicit, EXPLICIT)
     else:
-        check_url_text(config.get("SQLALCHEMY_DATABASE_URI"), "the URL of the default database")
-    for key, value in (config.get("SQLALCHEMY_BINDS") or {}).items():
-        url = value.get("url") if isinstance(value, dict) else value
-        check_url_text(url, f"the URL of bind {key!r}")
+        check_url_text(configured.get(None), "the URL of the default database")
+    for key, url in configured.items():
+        if key is not None:
+            check_url_text(url, f"the URL of bind {key!r}")
 
 
 @contextlib.contextmanager

@@ -19,12 +19,12 @@ from ..database.schema import binds
 
 
 class LeakCheck:
-    def __init__(self, db: Any) -> None:
+    def __init__(self, integration: Any) -> None:
         # Per bind: the observer, a cheap "any rows at all?" query, and the
         # counting query that runs only to report a leak. (On PostgreSQL with
         # 200 empty tables, the EXISTS form costs 0.4 ms, a COUNT per table 34.)
         self._observers: list[tuple[sa.Engine, str, str]] = []
-        for _key, engine, metadata in binds(db):
+        for _key, engine, metadata in binds(integration):
             url = engine.url
             if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
                 continue  # an in-memory database has no other connection to commit from

@@ -12,14 +12,19 @@ from .transaction import IsolationBroken, TransactionIsolation
 
 _FACTORIES: dict[str, Callable[[Any, Inventory], Isolation]] = {
     "transaction": TransactionIsolation,
-    "truncate": lambda db, _inventory: TruncateIsolation(db),
+    "truncate": lambda integration, _inventory: TruncateIsolation(integration),
     "recreate": RecreateIsolation,
 }
 
 
-def make_isolation(name: str, db: Any, inventory: Inventory | None = None) -> Isolation:
-    """The strategy ``name`` for ``db``; ``inventory`` tells ``recreate`` what it may drop."""
-    return _FACTORIES[name](db, inventory or Inventory())
+def make_isolation(
+    name: str, integration: Any, inventory: Inventory | None = None
+) -> Isolation:
+    """The strategy ``name`` for the app's ``integration`` (:mod:`..integrations`).
+
+    ``inventory`` tells ``recreate`` what it may drop.
+    """
+    return _FACTORIES[name](integration, inventory or Inventory())
 
 
 __all__ = ["Isolation", "IsolationBroken", "make_isolation"]

@@ -18,11 +18,13 @@ class _CommittingIsolation:
 
     name = ""
 
-    def __init__(self, db: Any) -> None:
-        self.db = db
+    def __init__(self, integration: Any) -> None:
+        self.integration = integration
         # Sorted once: MetaData.sorted_tables sorts anew on every access, which
         # costs milliseconds per test on a schema of hundreds of tables.
-        self.binds = [(engine, metadata.sorted_tables) for _key, engine, metadata in binds(db)]
+        self.binds = [
+            (engine, metadata.sorted_tables) for _key, engine, metadata in binds(integration)
+        ]
         self.writes = WriteTracker([engine for engine, _tables in self.binds])
 
     def open(self) -> None:
@@ -35,12 +37,13 @@ class _CommittingIsolation:
     def enter(self, shared: bool = False, reset_sequences: bool = False) -> None:
         if reset_sequences:
             close_all_sessions()
-            reset_all_sequences(self.db)
+            reset_all_sequences(self.integration)
 
     def leave(self, shared: bool = False, test: str = "") -> None:
         if shared:
             # A client_module flow goes on: keep the data, drop the session's state.
-            self.db.session.rollback()
+            for session in self.integration.context_sessions():
+                session.rollback()
             return
         self._reset_if_written()
 
@@ -59,7 +62,7 @@ class _CommittingIsolation:
 
     def empty(self) -> None:
         close_all_sessions()
-        empty_all(self.db)
+        empty_all(self.integration)
         self.writes.reset()
 
     def heal(self) -> None:
@@ -104,9 +107,9 @@ class RecreateIsolation(_CommittingIsolation):
 
     name = "recreate"
 
-    def __init__(self, db: Any, inventory: Inventory) -> None:
-        super().__init__(db)
+    def __init__(self, integration: Any, inventory: Inventory) -> None:
+        super().__init__(integration)
         self.inventory = inventory
 
     def _reset(self) -> None:
-        create_schema(self.db, inventory=self.inventory)
+        create_schema(self.integration, inventory=self.inventory)

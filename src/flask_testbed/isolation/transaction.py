@@ -12,9 +12,6 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-from flask import current_app
-from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
@@ -52,8 +49,8 @@ class _Scope:
 class TransactionIsolation:
     name = "transaction"
 
-    def __init__(self, db: Any, inventory: Inventory | None = None) -> None:
-        self.db = db
+    def __init__(self, integration: Any, inventory: Inventory | None = None) -> None:
+        self.integration = integration
         #: what the run may drop when it heals after DDL that committed (MariaDB/MySQL)
         self.inventory = inventory or Inventory()
         self.pins: list[PinnedEngine] = []
@@ -61,7 +58,8 @@ class TransactionIsolation:
         self._scopes: list[_Scope] = []
         self._pinned_connections: set[int] = set()
         self._router = Router()
-        self._original_get_bind: Any = None
+        #: per routed Session class, its own get_bind (None: it inherited one)
+        self._original_get_bind: list[tuple[type, Any]] = []
         self._run_wrote = False
         #: per depth, a savepoint rolled back to and kept for the next scope at that depth,
         #: with the statement count of each pinned connection when it was parked
@@ -80,7 +78,7 @@ class TransactionIsolation:
             return
         close_all_sessions()
         router = self._router = Router()
-        for _key, engine, _metadata in binds(self.db):
+        for _key, engine, _metadata in binds(self.integration):
             # Two binds on one database share its connection: they see each
             # other's commits, and one's row lock never waits on the other's.
             pinned = router.pinned_for_key(engine)
@@ -139,8 +137,7 @@ class TransactionIsolation:
         # Whatever the enclosing scope's fixtures left in the shared session
         # belongs to that scope: commit it there, or this scope's rollback
         # would take it too (and the session's savepoint would enclose ours).
-        if self.db.session.registry.has():
-            session = self.db.session()
+        for session in self.integration.context_sessions():
             if session.in_transaction():
                 session.commit()
         depth = len(self._scopes)
@@ -153,7 +150,7 @@ class TransactionIsolation:
         scope.start = {id(pinned): pinned.statements for pinned in self.pins}
         self._scopes.append(scope)
         if reset_sequences:
-            for _key, engine, metadata in binds(self.db):
+            for _key, engine, metadata in binds(self.integration):
                 pinned = self._by_engine[engine]
                 if not pinned.backend.sequence_reset_is_ddl:
                     assert pinned.connection is not None
@@ -184,9 +181,9 @@ class TransactionIsolation:
         # Before the sessions' rollback, which would expire each of them first.
         _forget_inserted(scope.inserted)
         self._end_sessions(scope)
-        if self.db.session.registry.has():
+        for session in self.integration.context_sessions():
             # Rows the scope changed are back as they were: reload on next access.
-            self.db.session.expire_all()
+            session.expire_all()
         # ROLLBACK TO keeps the savepoint: the next scope at this depth reuses it
         # instead of releasing it and setting it again (one round trip per test).
         self._parked[depth] = {id(pinned): pinned.statements for pinned in self.pins}
@@ -277,7 +274,7 @@ class TransactionIsolation:
         return sum(pinned.commits for pinned in self.pins)
 
     def empty(self) -> None:
-        for _key, engine, metadata in binds(self.db):
+        for _key, engine, metadata in binds(self.integration):
             pinned = self._by_engine[engine]
             assert pinned.connection is not None
             empty_metadata(pinned.connection, metadata)
@@ -285,49 +282,56 @@ class TransactionIsolation:
     # -- internals ------------------------------------------------------
 
     def _route_sessions(self) -> None:
-        # The extension's Session class itself, not this db.session's subclass:
-        # legacy code that replaces db.session with a scoped session of its own
-        # (seed 000's conftest did) is routed too.
-        cls = FlaskSQLAlchemySession
-        inherited = self._original_get_bind = cls.get_bind
+        """Send the integration's sessions to the pinned connections, via their ``get_bind``.
+
+        The integration's answer for a (session, mapper, clause) is remembered
+        where it says what that answer depends on (Flask-SQLAlchemy's search of
+        the app's engines is a dozen calls per test), while these pins last.
+        """
         by_engine = self._by_engine
         router = self._router
-        # The extension's answer depends on the extension, the current app, the
-        # mapper and the clause's table only (given a default engine, which ends
-        # its search), and finding the app's engines is most of its cost: a
-        # dozen calls per test. Remembered while these pins last.
+        integration = self.integration
         routes: dict[tuple[Any, ...], tuple[Any, PinnedEngine | None]] = {}
 
-        def get_bind(
-            session: Session, mapper: Any = None, clause: Any = None, bind: Any = None, **kw: Any
-        ) -> Any:
-            key = _route_key(session, mapper, clause) if bind is None else None
-            try:
-                route = routes.get(key) if key is not None else None
-            except TypeError:  # an unhashable mapper argument: not remembered
-                route = key = None
-            if route is None:
-                found = inherited(session, mapper, clause, bind, **kw)
-                route = (found, by_engine.get(found))
-                if key is not None and None in session._db.engines:
-                    routes[key] = route
-            found, pinned = route
-            if pinned is None:
-                # Another app's engine on one of the run's databases joins it too.
-                pinned = router.find(found) if isinstance(found, Engine) else None
+        def routed(inherited: Any) -> Any:
+            def get_bind(
+                session: Session, mapper: Any = None, clause: Any = None, bind: Any = None,
+                **kw: Any,
+            ) -> Any:
+                key = integration.route_key(session, mapper, clause) if bind is None else None
+                try:
+                    route = routes.get(key) if key is not None else None
+                except TypeError:  # an unhashable mapper argument: not remembered
+                    route = key = None
+                if route is None:
+                    found = inherited(session, mapper, clause=clause, bind=bind, **kw)
+                    route = (found, by_engine.get(found))
+                    if key is not None:
+                        routes[key] = route
+                found, pinned = route
                 if pinned is None:
-                    return found
-            # Set here rather than on the sessionmaker: a session created before
-            # the engines were pinned would otherwise join with rollback_only.
-            session.join_transaction_mode = "create_savepoint"
-            return pinned.connection
+                    # Another app's engine on one of the run's databases joins it too.
+                    pinned = router.find(found) if isinstance(found, Engine) else None
+                    if pinned is None:
+                        return found
+                # Set here rather than on the sessionmaker: a session created before
+                # the engines were pinned would otherwise join with rollback_only.
+                session.join_transaction_mode = "create_savepoint"
+                return pinned.connection
 
-        cls.get_bind = get_bind  # type: ignore[method-assign]
+            return get_bind
+
+        for cls in integration.session_classes:
+            self._original_get_bind.append((cls, cls.__dict__.get("get_bind")))
+            cls.get_bind = routed(cls.get_bind)  # type: ignore[method-assign]
 
     def _unroute_sessions(self) -> None:
-        if self._original_get_bind is not None:
-            FlaskSQLAlchemySession.get_bind = self._original_get_bind  # type: ignore[method-assign]
-            self._original_get_bind = None
+        for cls, own in reversed(self._original_get_bind):
+            if own is None:
+                del cls.get_bind  # it inherits its get_bind again
+            else:
+                cls.get_bind = own  # type: ignore[method-assign]
+        self._original_get_bind = []
 
     def _on_session_begin(self, session: Session, transaction: Any, connection: Any) -> None:
         if self._scopes and id(connection) in self._pinned_connections:
@@ -347,7 +351,7 @@ class TransactionIsolation:
         if (
             transaction.parent is None
             and id(session.bind) in self._pinned_connections
-            and not isinstance(session, FlaskSQLAlchemySession)
+            and not self.integration.is_routed_session(session)
             and session.join_transaction_mode == "conditional_savepoint"
         ):
             session.join_transaction_mode = "rollback_only"
@@ -375,7 +379,7 @@ class TransactionIsolation:
             )
         depth = len(self._scopes)
         self.close()
-        reset_all_sequences(self.db)
+        reset_all_sequences(self.integration)
         self.open()
         for _ in range(depth):
             self.enter()
@@ -407,7 +411,7 @@ class TransactionIsolation:
             _disarm(pinned, None)  # their savepoints are gone with the transaction
         self.close()
         try:
-            restore_schema(self.db, self.inventory)
+            restore_schema(self.integration, self.inventory)
         finally:
             self.open()
             for _ in range(depth):
@@ -433,20 +437,6 @@ def _forget_inserted(inserted: list[tuple[Session, Any]]) -> None:
         for instance in instances:
             if instance in session:
                 session.expunge(instance)
-
-
-def _route_key(session: Session, mapper: Any, clause: Any) -> tuple[Any, ...] | None:
-    """What Flask-SQLAlchemy's ``get_bind`` looks at, or None where it cannot be remembered."""
-    try:
-        app = current_app._get_current_object()
-    except RuntimeError:  # no app context: the extension raises its own error
-        return None
-    table = None
-    if isinstance(clause, sa.Table):
-        table = clause
-    elif isinstance(clause, sa.UpdateBase) and isinstance(clause.table, sa.Table):
-        table = clause.table
-    return (getattr(session, "_db", None), app, mapper, table)
 
 
 def _disarm(pinned: PinnedEngine, base: Any) -> None:

@@ -1,0 +1,356 @@
+"""The same isolation for apps not on Flask-SQLAlchemy: Flask-SQLAlchemy-Lite, plain SQLAlchemy.
+
+Each app kind (``tests/apps/<kind>.py``) offers the same names to the inner
+suites through ``kind.py``: the models, ``session()``, ``engine(name)``,
+``names()``, ``audit_count()``. Every suite runs on every backend.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import APPS
+
+KINDS = {
+    "lite": (
+        "testbed_app = lite:create_app\n"
+        "testbed_metadata = lite:Base.metadata audit=lite:AuditBase.metadata\n"
+    ),
+    "plain": (
+        "testbed_app = plain:create_app\n"
+        "testbed_engine = plain:engine audit=plain:audit_engine\n"
+        "testbed_session = plain:db_session\n"
+        "testbed_metadata = plain:Base.metadata audit=plain:AuditBase.metadata\n"
+    ),
+}
+#: what each kind's ``kind.py`` adds to ``from <kind> import *``
+SHIMS = {"lite": "", "plain": "from plain import engine_of as engine\n"}
+
+PROBE = """
+import sqlalchemy as sa
+from kind import engine
+
+from flask_testbed.database.own_engines import keep_apart
+
+
+def committed(table, name=None):
+    # Kept apart: any other engine on a test database joins the test's connection.
+    own = keep_apart(sa.create_engine(engine(name).url.render_as_string(hide_password=False)))
+    try:
+        with own.connect() as connection:
+            return connection.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+    finally:
+        own.dispose()
+"""
+
+
+class Kind:
+    """An inner project on one app kind."""
+
+    def __init__(self, pytester: pytest.Pytester, kind: str, database_url: str, audit_url: str):
+        self.pytester = pytester
+        pytester.makepyfile(
+            **{kind: (APPS / f"{kind}.py").read_text()},
+            kind=f"from {kind} import *  # noqa: F403\n" + SHIMS[kind],
+            probe=PROBE,
+        )
+        pytester.makeini("[pytest]\n" + KINDS[kind])
+        pytester.syspathinsert()
+        self.database_url = database_url
+        self.env = {"SHOP_AUDIT_URL": audit_url}
+
+    def run(self, *args: str, subprocess: bool = False, **files: str) -> pytest.RunResult:
+        """An inner run; with ``database_url`` None the app's own URLs are used."""
+        if files:
+            self.pytester.makepyfile(**files)
+        runner = self.pytester.runpytest_subprocess if subprocess else self.pytester.runpytest
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in self.env.items():
+                mp.setenv(key, value)
+            if self.database_url is not None:
+                args = (f"--testbed-db-url={self.database_url}", *args)
+            return runner("-p", "no:cacheprovider", "-p", "no:randomly", *args)
+
+
+@pytest.fixture(params=sorted(KINDS))
+def kind(request: pytest.FixtureRequest, pytester: pytest.Pytester, database_url: str,
+         audit_url: str) -> Kind:
+    return Kind(pytester, request.param, database_url, audit_url)
+
+
+STRATEGIES = ["transaction", "truncate", "recreate"]
+
+EVERY_PATH = """
+import threading
+from kind import AuditEntry, Item, audit_count, engine, names, session
+from probe import committed
+from sqlalchemy import text
+
+def test_1_writes_every_way(client, runner, db_session):
+    assert client.post("/items/threaded", json={"name": "thread"}).status_code == 200
+    assert client.post("/items", json={"name": "request"}).status_code == 201
+    assert client.post("/items/begin", json={"name": "begin"}).status_code == 201
+    assert client.post("/items/named", json={"name": "named"}).status_code == 201
+    assert client.post("/items/raw", json={"name": "raw"}).status_code == 200
+    assert client.post("/audit", json={"message": "second engine"}).json == {"count": 2}
+    assert runner.invoke(args=["add-item"]).exit_code == 0
+    db_session.add(Item(name="test"))
+    db_session.commit()
+    with engine().begin() as connection:
+        connection.execute(text("INSERT INTO item (name) VALUES ('engine')"))
+
+    audit = engine("audit")  # the app's: the thread has no app context
+
+    def job():
+        with audit.begin() as connection:
+            connection.execute(text("INSERT INTO audit_entry (message) VALUES ('job')"))
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    worker.join()
+    assert names() == [
+        "begin", "engine", "from-cli", "named", "raw", "raw-2", "raw-3", "request", "test",
+        "thread",
+    ]
+    assert audit_count() == 3
+
+def test_2_sees_none_of_it(client, db_session):
+    assert client.get("/items").json == []
+    assert audit_count() == 0
+    assert db_session.query(Item).count() == 0
+    assert committed("item") == 0
+    assert committed("audit_entry", "audit") == 0
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_writes_of_every_path_are_gone_in_the_next_test(kind, strategy):
+    result = kind.run(f"--testbed-strategy={strategy}", "--testbed-check-leaks",
+                      test_paths=EVERY_PATH)
+    result.assert_outcomes(passed=2)
+
+
+def test_the_transaction_strategy_never_commits(kind):
+    result = kind.run(test_never="""
+from probe import committed
+
+def test_app_commit_is_invisible_outside(client):
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+    assert client.post("/audit", json={"message": "m"}).status_code == 200
+    assert client.get("/items").json == ["a"]
+    assert committed("item") == 0
+    assert committed("audit_entry", "audit") == 0
+""")
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_fixture_rows_are_seen_by_requests_and_survive_an_app_rollback(kind, strategy):
+    result = kind.run(f"--testbed-strategy={strategy}", test_fixture_rows="""
+import pytest
+from kind import Item
+
+@pytest.fixture
+def existing(db_session):
+    db_session.add(Item(name="existing"))
+    db_session.commit()
+
+def test_request_sees_fixture_rows(client, existing):
+    assert client.get("/items").json == ["existing"]
+
+def test_integrity_error_rollback_keeps_earlier_rows(client, existing):
+    assert client.post("/items", json={"name": "new"}).status_code == 201
+    assert client.post("/items", json={"name": "new"}).status_code == 409
+    assert client.get("/items").json == ["existing", "new"]
+
+def test_app_savepoint_rolls_back_alone(client, existing):
+    response = client.post("/items/nested", json={"keep": "kept", "drop": "dropped"})
+    assert response.json == ["existing", "kept"]
+
+def test_nothing_left(client):
+    assert client.get("/items").json == []
+""")
+    result.assert_outcomes(passed=4)
+
+
+SCOPED_DATA = """
+import pytest
+from kind import Item, names
+
+@pytest.fixture(scope="session")
+def everywhere(db):
+    from kind import session
+    session().add(Item(name="session-wide"))
+    session().commit()
+
+@pytest.fixture(scope="module")
+def shelf(everywhere, db):
+    from kind import session
+    session().add(Item(name="module-wide"))
+    session().commit()
+
+class TestWithClassData:
+    @pytest.fixture(scope="class", autouse=True)
+    def crate(self, shelf):
+        from kind import session
+        session().add(Item(name="class-wide"))
+        session().commit()
+
+    def test_sees_all_three_and_writes(self, client):
+        assert client.get("/items").json == ["class-wide", "module-wide", "session-wide"]
+        assert client.post("/items", json={"name": "mine"}).status_code == 201
+
+    def test_own_write_is_gone(self, client, db_session):
+        assert names() == ["class-wide", "module-wide", "session-wide"]
+        assert db_session.query(Item).count() == 3
+
+def test_after_the_class(client, shelf):
+    assert client.get("/items").json == ["module-wide", "session-wide"]
+"""
+
+
+def test_session_module_and_class_data_is_shared_and_gone_after(kind):
+    result = kind.run(test_scoped=SCOPED_DATA, test_z_after="""
+def test_only_the_session_data_is_left(client):
+    assert client.get("/items").json == ["session-wide"]
+""")
+    result.assert_outcomes(passed=4)
+
+
+def test_a_forgotten_commit_is_discarded_and_named(kind):
+    result = kind.run("--testbed-uncommitted=error", test_forgetful="""
+import pytest
+from flask_testbed import UncommittedChangesError
+
+def test_forgotten_commit(client):
+    with pytest.raises(UncommittedChangesError, match="Item: 1 new"):
+        client.post("/items/forgetful", json={"name": "lost"})
+    assert client.get("/items").json == []
+""")
+    result.assert_outcomes(passed=1)
+
+
+def test_query_counting(kind):
+    result = kind.run(test_queries="""
+def test_counts_the_app_statements(client, assert_num_queries, assert_max_queries):
+    with assert_num_queries(1):
+        client.get("/items")
+    with assert_max_queries(10):
+        client.post("/items", json={"name": "a"})
+""")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_leak_around_sqlalchemy_is_found(kind, backend):
+    if backend == "sqlite":
+        pytest.skip("the leak is written from a second connection of the driver's own")
+    result = kind.run("--testbed-check-leaks", test_leak="""
+from kind import engine
+from flask_testbed.database.own_engines import keep_apart
+import sqlalchemy as sa
+
+def test_leaks(client):
+    own = keep_apart(sa.create_engine(engine().url.render_as_string(hide_password=False)))
+    with own.begin() as connection:
+        connection.execute(sa.text("INSERT INTO item (name) VALUES ('leak')"))
+    own.dispose()
+
+def test_next_is_clean(client):
+    assert client.get("/items").json == []
+""")
+    result.assert_outcomes(passed=2, errors=1)
+    assert "leaked rows past the isolation (item: 1)" in result.stdout.str()
+
+
+def test_xdist_workers_get_databases_of_their_own(kind):
+    result = kind.run("-n", "2", subprocess=True, test_workers="""
+import os
+import pytest
+from kind import engine, names
+
+@pytest.mark.parametrize("n", range(4))
+def test_worker(client, n):
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    assert worker in engine().url.database
+    assert client.post("/items", json={"name": f"{worker}-{n}"}).status_code == 201
+    assert names() == [f"{worker}-{n}"]
+""")
+    result.assert_outcomes(passed=4)
+
+
+@pytest.fixture
+def plain_on_its_own_url(pytester: pytest.Pytester, tmp_path) -> Kind:
+    """The plain app on SQLite, its engine made on a file that is not a test database."""
+    project = Kind(pytester, "plain", "unused", f"sqlite:///{tmp_path / 'audit-test.db'}")
+    project.database_url = None
+    project.env["SHOP_DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.db'}"
+    return project
+
+
+def test_a_plain_engine_made_while_the_app_loads_gets_a_test_database(plain_on_its_own_url,
+                                                                       tmp_path):
+    result = plain_on_its_own_url.run(test_url="""
+from kind import engine
+
+def test_engine_is_on_the_test_database(client):
+    assert engine().url.database.endswith("test_shop.db")
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+""")
+    result.assert_outcomes(passed=1)
+    assert not (tmp_path / "shop.db").exists()
+
+
+def test_a_plain_engine_made_before_the_app_loads_is_refused(plain_on_its_own_url, tmp_path):
+    from conftest import one_error_line
+
+    result = plain_on_its_own_url.run(
+        conftest="import plain  # makes the engine before the plugin loads the app\n",
+        test_any="def test_any(client):\n    pass\n",
+    )
+    line = one_error_line(result)
+    assert "testbed_engine is on" in line
+    assert "made before the plugin loaded the app" in line
+    assert not (tmp_path / "shop.db").exists()
+    assert not (tmp_path / "test_shop.db").exists()
+
+
+def test_a_plain_app_without_metadata_is_told_what_to_set(plain_on_its_own_url):
+    from conftest import one_error_line
+
+    plain_on_its_own_url.pytester.makeini(
+        "[pytest]\ntestbed_app = plain:create_app\ntestbed_engine = plain:engine\n"
+    )
+    result = plain_on_its_own_url.run(test_any="def test_any(client):\n    pass\n")
+    assert "needs testbed_metadata too" in one_error_line(result)
+
+
+def test_model_factories_write_through_the_test_session(kind):
+    result = kind.run(test_factories="""
+import factory
+from kind import Item
+from flask_testbed.factories import ModelFactory
+
+class ItemFactory(ModelFactory):
+    class Meta:
+        model = Item
+
+    name = factory.Sequence(lambda n: f"item-{n}")
+
+def test_made_rows_are_seen_by_requests(client):
+    ItemFactory.create_batch(2)
+    assert client.get("/items").json == ["item-0", "item-1"]
+
+def test_and_are_gone_after(client):
+    assert client.get("/items").json == []
+""")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_lite_app_without_metadata_is_told_what_to_set(pytester: pytest.Pytester, tmp_path):
+    from conftest import one_error_line
+
+    project = Kind(pytester, "lite", f"sqlite:///{tmp_path / 'shop-test.db'}",
+                   f"sqlite:///{tmp_path / 'audit-test.db'}")
+    pytester.makeini("[pytest]\ntestbed_app = lite:create_app\n")
+    line = one_error_line(project.run(test_any="def test_any(client):\n    pass\n"))
+    assert "uses Flask-SQLAlchemy-Lite, which has no metadata of its own" in line
+    assert "testbed_metadata" in line
