@@ -264,6 +264,20 @@ def test_what_killed_runs_left_under_other_names_is_dropped_and_nothing_else(sho
             drop_database(url)
 
 
+def test_a_leftover_dropped_by_its_own_run_after_the_listing_is_passed_over(
+    database_url, monkeypatch
+):
+    """Two runs on one server: what the sweep listed may be gone when it gets its lock."""
+    from flask_testbed.database import leftovers
+
+    base = sa.make_url(database_url)
+    gone = sibling(database_url, "template")
+    assert not exists(gone)
+    monkeypatch.setattr(leftovers, "leftovers", lambda _base, _keep: [gone])
+    assert leftovers.sweep(base, keep=[]) == []
+    assert not exists(gone)
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 def test_a_drop_at_the_end_behind_a_lock_waits_a_bounded_time(shop, backend, monkeypatch):
     """A connection of the test's own keeps a lock on the run's tables past the run's

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from . import ownership
 from .locks import LOCK_SUFFIX, RunLock
-from .servers import drop_database, on_server
+from .servers import database_exists, drop_database, on_server
 from .urls import is_in_memory, sqlite_path
 
 
@@ -30,7 +30,9 @@ def sweep(base: URL, keep: Collection[URL]) -> list[URL]:
         if not lock.try_acquire():
             continue  # a live run's
         try:
-            if ownership.is_marked(url):
+            # Listed a moment ago, it may be gone since: its run dropped it and
+            # let go of its lock in between (a run drops only under its lock).
+            if database_exists(url) and ownership.is_marked(url):
                 drop_database(url)
                 dropped.append(url)
         finally:

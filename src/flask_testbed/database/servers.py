@@ -65,6 +65,20 @@ def ensure_database(url: URL) -> bool:
     return True
 
 
+def database_exists(url: URL) -> bool:
+    """Whether the database ``url`` names exists now (an SQLite file: on disk)."""
+    if is_in_memory(url):
+        return True
+    if url.get_backend_name() == "sqlite":
+        return Path(sqlite_path(url)[1]).is_file()
+    admin, backend = on_server(url)
+    try:
+        with admin.connect() as connection:
+            return backend.database_exists(connection, url.database or "")
+    finally:
+        admin.dispose()
+
+
 def drop_database(url: URL) -> None:
     """Drop the database ``url`` names, an SQLite file with what SQLite keeps beside it."""
     if url.get_backend_name() == "sqlite":
