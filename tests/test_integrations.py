@@ -313,6 +313,39 @@ def test_a_plain_engine_made_before_the_app_loads_is_refused(plain_on_its_own_ur
     assert not (tmp_path / "test_shop.db").exists()
 
 
+def test_a_plain_engine_made_early_on_a_relative_test_path_is_used(plain_on_its_own_url):
+    """SQLite opens a relative path from the working directory: so does the plugin's check."""
+    plain_on_its_own_url.env["SHOP_DATABASE_URL"] = "sqlite:///test_shop.db"
+    result = plain_on_its_own_url.run(
+        conftest="import plain  # makes the engine before the plugin loads the app\n",
+        test_url="""
+from kind import engine
+
+def test_engine_is_the_early_one(client):
+    assert engine().url.database == "test_shop.db"
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+""",
+    )
+    result.assert_outcomes(passed=1)
+    # The run made the file: the run dropped it.
+    assert not (plain_on_its_own_url.pytester.path / "test_shop.db").exists()
+
+
+def test_db_session_without_testbed_session_is_one_line(plain_on_its_own_url):
+    plain_on_its_own_url.pytester.makeini(
+        "[pytest]\ntestbed_app = plain:create_app\ntestbed_engine = plain:engine\n"
+        "testbed_metadata = plain:Base.metadata\n"
+    )
+    result = plain_on_its_own_url.run(
+        test_session="def test_session(db_session):\n    pass\n\n"
+        "def test_client_alone(client):\n    assert client.get('/items').status_code == 200\n"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    output = result.stdout.str()
+    assert "db_session needs the app's session: set testbed_session = module:attr" in output
+    assert "flask_testbed" not in output.split("short test summary")[0].split("ERROR at setup")[1]
+
+
 def test_a_plain_app_without_metadata_is_told_what_to_set(plain_on_its_own_url):
     from conftest import one_error_line
 

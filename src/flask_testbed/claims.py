@@ -115,9 +115,9 @@ def claim_test_databases(
     """
     for candidate in [slot] if slot else range(1, _MAX_SLOTS + 1):
         raw = test_database_urls(app.config, database_url, allow_any, role, candidate, layout)
-        plan = {key: beside_instance(app, url) for key, url in raw.items()}
-        if any(plan[key] is not url for key, url in raw.items()):
-            # Flask-SQLAlchemy makes the instance folder for a relative SQLite
+        plan = {key: resolved_path(app, url, layout) for key, url in raw.items()}
+        if layout.relative_to_instance and any(plan[key] is not url for key, url in raw.items()):
+            # The extensions make the instance folder for a relative SQLite
             # path, but only in init_app: the run lock's file goes beside the
             # database first.
             os.makedirs(app.instance_path, exist_ok=True)
@@ -140,7 +140,7 @@ def claim_test_databases(
             raise
         if len(taken) == len(locks):
             bases = [
-                beside_instance(app, url)
+                resolved_path(app, url, layout)
                 for url in test_database_urls(
                     app.config, database_url, allow_any, layout=layout
                 ).values()
@@ -155,14 +155,19 @@ def claim_test_databases(
     )
 
 
-def beside_instance(app: Flask, url: URL) -> URL:
-    """An SQLite file path as both extensions resolve it: relative to the instance folder."""
+def resolved_path(app: Any, url: URL, layout: Layout = FLASK_SQLALCHEMY) -> URL:
+    """An SQLite file's URL with the absolute path its engine opens, as ``layout`` resolves it.
+
+    Both extensions resolve a relative path in the app's instance folder; an
+    engine the app made itself, as SQLite does, from the working directory.
+    """
     if url.drivername not in ("sqlite", "sqlite+pysqlite") or is_in_memory(url):
         return url
     prefix, path = sqlite_path(url)
     if os.path.isabs(path):
         return url
-    return url.set(database=prefix + os.path.join(app.instance_path, path))
+    base = app.instance_path if layout.relative_to_instance else os.getcwd()
+    return url.set(database=prefix + os.path.join(base, path))
 
 
 def write_urls(

@@ -127,7 +127,8 @@ def db(_testbed: Harness) -> Any:
 @pytest.fixture
 def db_session(_testbed: Harness) -> Session | scoped_session[Session]:
     """``db.session``: the session the test and its fixtures share (requests have their own)."""
-    return _testbed.integration.session()
+    with reported():  # a plain app without testbed_session: its one line, no traceback
+        return _testbed.integration.session()
 
 
 @pytest.fixture

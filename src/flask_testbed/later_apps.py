@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .claims import Claim, beside_instance, is_prepared, test_database_urls, write_urls
+from .claims import Claim, is_prepared, resolved_path, test_database_urls, write_urls
 from .database.urls import is_in_memory, masked
 from .errors import TestbedError
 from .integrations.layouts import FLASK_SQLALCHEMY, Layout, extensions
@@ -68,7 +68,7 @@ class LaterApps:
 
     def redirect(self, app: Flask, layout: Layout = FLASK_SQLALCHEMY) -> None:
         plan = {
-            key: beside_instance(app, url)
+            key: resolved_path(app, url, layout)
             for key, url in test_database_urls(
                 app.config, self.database_url, self.allow_any, self.role, self.claim.slot,
                 layout,

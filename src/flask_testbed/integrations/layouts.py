@@ -19,6 +19,10 @@ class Layout:
 
     #: the config key named in messages
     key = ""
+    #: both extensions resolve a relative SQLite path in the app's instance
+    #: folder (and make the folder); an engine of the app's own, from the
+    #: working directory, as SQLite does
+    relative_to_instance = True
 
     def urls(self, config: Mapping[str, Any]) -> dict[str | None, Any]:
         """Each configured engine's URL (text or URL), the default one as None."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import SimpleNamespace
@@ -44,6 +43,7 @@ class EnginesLayout(Layout):
     """The URLs of engines the app made itself: nothing in its config to rewrite."""
 
     key = "testbed_engine"
+    relative_to_instance = False
 
     def __init__(self, urls: Callable[[], Mapping[str | None, Any]]) -> None:
         self._urls = urls
@@ -59,6 +59,7 @@ class _CreatedLayout(Layout):
     """One create_engine call's URL, as a one-engine config (see test_engines_on_create)."""
 
     key = "create_engine"
+    relative_to_instance = False
 
     def urls(self, config: Mapping[str, Any]) -> dict[str | None, Any]:
         return {None: config["url"]}
@@ -208,9 +209,11 @@ class PlainIntegration(Integration):
 
     def check_urls(self, plan: Mapping[str | None, URL]) -> None:
         """Refuse an engine that is not on one of the run's test databases (made too early)."""
+        from ..claims import resolved_path
+
         ours = {url.set(query={}) for url in plan.values()}
         for key, engine in self._engines.items():
-            if engine.url.set(query={}) not in ours:
+            if resolved_path(self.app, engine.url, self.layout).set(query={}) not in ours:
                 where = "testbed_engine" if key is None else f"testbed_engine {key}="
                 raise TestbedError(
                     f"{where} is on {masked(engine.url)}, not on this run's test database "
@@ -277,8 +280,7 @@ def test_engines_on_create(
         if caller.startswith(("flask_testbed", "sqlalchemy")):
             return original(url, *args, **kwargs)  # the plugin's own engines
         explicit = database_url if not created.claims else None
-        # SQLite resolves a relative path from the working directory.
-        source = SimpleNamespace(config={"url": url}, instance_path=os.getcwd(), extensions={})
+        source = SimpleNamespace(config={"url": url}, extensions={})
         wanted = repr(test_database_urls(source.config, explicit, allow_any, role, 1, layout))
         claim = created.claims.get(wanted)
         if claim is None:
