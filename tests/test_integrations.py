@@ -357,7 +357,7 @@ def test_a_plain_app_without_metadata_is_told_what_to_set(plain_on_its_own_url):
 
 
 def test_model_factories_write_through_the_test_session(kind):
-    result = kind.run(test_factories="""
+    result = kind.run(test_made_by_factories="""
 import factory
 from kind import Item
 from flask_testbed.factories import ModelFactory

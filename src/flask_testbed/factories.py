@@ -56,8 +56,8 @@ def current_session() -> Session | scoped_session[Session]:
     extension = extensions.get("sqlalchemy")
     if extension is None:
         raise RuntimeError(
-            f"the app {current_app.name!r} has no Flask-SQLAlchemy extension: "
-            "call db.init_app(app) in the factory"
+            f"the app {current_app.name!r} has no Flask-SQLAlchemy or Flask-SQLAlchemy-Lite "
+            "extension: call db.init_app(app) in the factory"
         )
     session: scoped_session[Session] = extension.session
     return session
