@@ -27,7 +27,11 @@ _KEYS = (
     ("testbed_database_url", "--testbed-db-url", "testbed_database_url", "TESTBED_DATABASE_URL",
      "database URL the app's default engine uses in tests"),
     ("testbed_schema", "--testbed-schema", "testbed_schema", "TESTBED_SCHEMA",
-     "how the schema is built: create_all (default) or migrations (Flask-Migrate, to head)"),
+     "how the schema is built: create_all (default) or migrations (to head: the app's "
+     "Flask-Migrate, else the project's alembic.ini)"),
+    ("testbed_alembic_ini", "--testbed-alembic-ini", "testbed_alembic_ini", "TESTBED_ALEMBIC_INI",
+     "the alembic.ini that testbed_schema = migrations runs when the app has no Flask-Migrate "
+     "(default: alembic.ini in the rootdir, when there is one)"),
     ("testbed_uncommitted", "--testbed-uncommitted", "testbed_uncommitted",
      "TESTBED_UNCOMMITTED",
      "a request that ends with uncommitted changes: warn (default), error or ignore"),
@@ -84,6 +88,8 @@ class Settings:
     engine: str | None = None
     #: module:attr: a plain SQLAlchemy app's scoped_session or sessionmaker
     session: str | None = None
+    #: the Alembic configuration testbed_schema = migrations runs without Flask-Migrate
+    alembic_ini: str | None = None
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -158,6 +164,7 @@ def read_settings(config: pytest.Config) -> Settings:
         metadata=values["testbed_metadata"],
         engine=values["testbed_engine"],
         session=values["testbed_session"],
+        alembic_ini=_alembic_ini(config, values["testbed_alembic_ini"]),
     )
 
 
@@ -167,6 +174,14 @@ def check_strategy(name: str, where: str) -> None:
             f"unknown isolation strategy {name!r} in {where}: "
             f"use one of {', '.join(STRATEGIES)}"
         )
+
+
+def _alembic_ini(config: pytest.Config, value: str | None) -> str | None:
+    """The alembic.ini named (relative to the rootdir), else the rootdir's own, if any."""
+    if value is not None:
+        return str(config.rootpath / value)
+    default = config.rootpath / "alembic.ini"
+    return str(default) if default.is_file() else None
 
 
 def _resets(config: pytest.Config) -> tuple[str, ...]:

@@ -306,7 +306,14 @@ class Harness(Scopes):
     def _migrations(self) -> Migrations | None:
         if self.settings.schema != "migrations":
             return None
-        return Migrations(migrations.head(self.app), lambda: migrations.upgrade(self.app))
+        claim = claim_of(self.app)
+        source = migrations.source_for(
+            self.app,
+            self.integration.engines.get(None),
+            self.settings.alembic_ini,
+            claim.plan.values() if claim is not None else (),
+        )
+        return Migrations(source.head(), source.upgrade)
 
     def finish(self) -> None:
         """Drop what the run made and release what it holds; a blocked drop is raised last."""
