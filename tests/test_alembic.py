@@ -266,6 +266,7 @@ def test_under_xdist_the_controller_migrates_once_and_the_workers_clone(project)
 
 def test_the_default_engine_off_the_run_s_databases_is_refused(tmp_path):
     import sqlalchemy as sa
+
     from flask_testbed.database.migrations import Alembic
     from flask_testbed.errors import TestbedError
 
