@@ -277,3 +277,14 @@ def test_the_default_engine_off_the_run_s_databases_is_refused(tmp_path):
     with pytest.raises(TestbedError, match="refusing to run migrations on sqlite:///"):
         source.head()
     engine.dispose()
+
+
+def test_an_in_memory_database_needs_the_shared_connection(project, backend):
+    if backend != "sqlite":
+        pytest.skip("in-memory databases are SQLite's")
+    project.database_url = "sqlite://"
+    line = one_error_line(project.run(test_any="def test_any(client):\n    pass\n"))
+    assert "refusing to run migrations on a new in-memory SQLite database" in line
+    project.pytester.path.joinpath("alembic", "env.py").write_text(SHARED_ENV_PY)
+    # test_any, and the two of the schema's
+    project.run(test_schema=USES_SCHEMA.format(head="0002")).assert_outcomes(passed=3)

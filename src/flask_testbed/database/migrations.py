@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from ..errors import TestbedError
-from .urls import masked
+from .urls import is_in_memory, masked
 
 
 class MigrationSource:
@@ -192,6 +192,15 @@ class Alembic(MigrationSource):
                 "script_location), or point testbed_alembic_ini at the project's alembic.ini"
             ) from None
         return config
+
+    def _check_target(self, connection: Any, url: Any) -> None:
+        super()._check_target(connection, url)
+        if is_in_memory(self.engine.url) and connection is not self._connection:
+            raise TestbedError(
+                "refusing to run migrations on a new in-memory SQLite database: the test "
+                "database lives in the default engine's one connection; let env.py use "
+                "config.attributes['connection'], or give the app a database file"
+            )
 
     def versions(self) -> str:
         from alembic.script import ScriptDirectory
