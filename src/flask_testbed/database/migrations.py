@@ -12,8 +12,9 @@ chooses; running them to head is the same for both.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Flask
@@ -41,10 +42,8 @@ class MigrationSource:
         """The versions folder a failure names."""
         raise NotImplementedError
 
-    def connect(self) -> Any:
-        """What the run's ``env.py`` needs around the upgrade (a context manager)."""
-        import contextlib
-
+    def connect(self) -> contextlib.AbstractContextManager[None]:
+        """What the run's ``env.py`` needs around the upgrade."""
         return contextlib.nullcontext()
 
     def head(self) -> str:
@@ -207,24 +206,20 @@ class Alembic(MigrationSource):
 
         return ScriptDirectory.from_config(self.config()).versions
 
-    def connect(self) -> Any:
-        import contextlib
-
-        @contextlib.contextmanager
-        def shared() -> Any:
-            with self.engine.connect() as connection:
-                self._connection = connection
-                self.config()  # the connection in config.attributes, for env.py
-                try:
-                    yield
-                    if connection.in_transaction():
-                        connection.commit()
-                finally:
-                    self._connection = None
-                    if self._config is not None:
-                        self._config.attributes.pop("connection", None)
-
-        return shared()
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[None]:
+        """The default engine's connection, in ``config.attributes`` for the upgrade's length."""
+        with self.engine.connect() as connection:
+            self._connection = connection
+            self.config()  # the connection in config.attributes, for env.py
+            try:
+                yield
+                if connection.in_transaction():
+                    connection.commit()
+            finally:
+                self._connection = None
+                if self._config is not None:
+                    self._config.attributes.pop("connection", None)
 
 
 def source_for(app: Flask, engine: Engine | None, alembic_ini: str | None,
