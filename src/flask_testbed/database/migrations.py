@@ -54,6 +54,7 @@ class MigrationSource:
 
     def upgrade(self) -> None:
         """Run every migration to head; a failure names the revision that failed."""
+        from alembic import command
         from alembic.runtime.environment import EnvironmentContext
         from alembic.script import ScriptDirectory
 
@@ -65,31 +66,27 @@ class MigrationSource:
         def record(*, step: Any, **_: Any) -> None:
             applied.extend(step.up_revision_ids)
 
-        def to_head(rev: Any, context: Any) -> Any:
-            return script._upgrade_revs("head", rev)
+        configure = EnvironmentContext.configure
+        check = self._check_target
 
         # ``alembic upgrade head``, told each revision as it is applied: whatever
-        # ``env.py`` gives ``configure``, the run's callback is added.
-        environment = EnvironmentContext(
-            config, script, fn=to_head, as_sql=False, starting_rev=None,
-            destination_rev="head", tag=None,
-        )
-        configure = environment.configure
-
-        def recording(*args: Any, on_version_apply: Any = None, **kwargs: Any) -> None:
-            self._check_target(kwargs.get("connection"), kwargs.get("url"))
+        # ``env.py`` gives ``configure``, the run's check and callback are added
+        # (for this upgrade only: the public method is put back after it).
+        def recording(
+            environment: Any, *args: Any, on_version_apply: Any = None, **kwargs: Any
+        ) -> None:
+            check(kwargs.get("connection"), kwargs.get("url"))
             callbacks: Iterable[Any] = (
                 () if on_version_apply is None
                 else on_version_apply if isinstance(on_version_apply, (list, tuple))
                 else (on_version_apply,)
             )
-            configure(*args, on_version_apply=[*callbacks, record], **kwargs)
+            configure(environment, *args, on_version_apply=[*callbacks, record], **kwargs)
 
-        environment.configure = recording  # type: ignore[method-assign]
-
+        EnvironmentContext.configure = recording  # type: ignore[method-assign]
         try:
-            with self.connect(), environment:
-                script.run_env()
+            with self.connect():
+                command.upgrade(config, "head")
         except TestbedError:
             raise
         except Exception as exc:
@@ -100,6 +97,8 @@ class MigrationSource:
                 f"migration {failed} failed ({type(exc).__name__}: {message}); "
                 f"fix it in {self.versions()}, or use testbed_schema = create_all"
             ) from None
+        finally:
+            EnvironmentContext.configure = configure  # type: ignore[method-assign]
 
     def _check_target(self, connection: Any, url: Any) -> None:
         """Refuse, before the first migration, a database that is not one of the run's."""
