@@ -9,6 +9,7 @@ plugin: its tests run exactly as before, and the run says once how to adopt it.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -45,10 +46,20 @@ def app_fixture(item: pytest.Item) -> Any | None:
         if getter is None:
             return None
         try:
-            found = getter("app", item)
-        except TypeError:  # its signature changed: unknown
+            # pytest 8.1 and later take the node; pytest 8.0 took its node ID.
+            found = getter("app", item if takes_node(getter) else item.nodeid)
+        except (TypeError, AttributeError):  # its signature changed: unknown
             return None
     return found[-1] if found else None
+
+
+def takes_node(getter: Any) -> bool:
+    """Whether the fixture manager's ``getfixturedefs`` takes a node (else a node ID)."""
+    try:
+        parameters = list(inspect.signature(getter).parameters)
+    except (TypeError, ValueError):
+        return True
+    return "nodeid" not in parameters
 
 
 def is_plugins(definition: Any) -> bool:

@@ -29,7 +29,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 _METHODS = ("_savepoint_impl", "_rollback_to_savepoint_impl", "_release_savepoint_impl")
-#: SQLAlchemy's flags for "some listener exists": its own path looks at them first
+#: SQLAlchemy's flags for "some listener exists": its own path looks at them first (a
+#: class attribute since 2.1, set by each Connection before; dispatching regardless
+#: where one is missing costs time, not correctness)
 _FLAG = "_has_events"
 
 
@@ -51,7 +53,7 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
 
     def listened() -> bool:
         # As SQLAlchemy does: its event dispatch is read only once a listener exists.
-        return connection._has_events or engine._has_events
+        return getattr(connection, _FLAG, True) or getattr(engine, _FLAG, True)
 
     def execute(statement: str, wait: bool = True) -> None:
         try:
@@ -88,7 +90,7 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
 
 def _replaceable(cls: type) -> bool:
     """Whether ``cls`` routes its savepoints through the three methods this module replaces."""
-    return all(callable(getattr(cls, name, None)) for name in _METHODS) and hasattr(cls, _FLAG)
+    return all(callable(getattr(cls, name, None)) for name in _METHODS)
 
 
 def _wrapped(connection: Connection, statement: str, error: Exception) -> DBAPIError:
