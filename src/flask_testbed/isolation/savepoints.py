@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from .. import fastpaths
+
 _METHODS = ("_savepoint_impl", "_rollback_to_savepoint_impl", "_release_savepoint_impl")
 #: SQLAlchemy's flags for "some listener exists": its own path looks at them first (a
 #: class attribute since 2.1, set by each Connection before; dispatching regardless
@@ -45,7 +47,7 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
     savepoint the server lost is then that statement's error). Returns False,
     changing nothing, where this SQLAlchemy has no such methods to replace.
     """
-    if not _replaceable(type(connection)):
+    if not (fastpaths.enabled("direct-savepoints") and _replaceable(type(connection))):
         return False
     names = itertools.count(1)
     quote = connection.dialect.identifier_preparer.quote
