@@ -31,7 +31,7 @@ OLDEST = [
     "pytest==8.0.0",
     "psycopg[binary]==3.1.8",
     "pymysql==1.1.0",
-    "factory_boy==3.3.0",
+    "factory_boy==3.3.1",  # 3.3.0 fails on sqlalchemy_session_factory alone
     "pytest-xdist==3.5.0",
 ]
 
