@@ -4,6 +4,7 @@ newest releases, and on the oldest Python with the oldest releases supported.
     nox -s tests          # every Python from 3.11 up this machine has, newest releases
     nox -s tests-3.12     # one of them
     nox -s oldest         # Python 3.11, the oldest releases ``pyproject.toml`` allows
+    nox -s sqlalchemy20   # Python 3.11, the newest SQLAlchemy 2.0.x with everything else newest
     nox -s oldest -- tests/test_savepoints.py -q    # arguments after ``--`` go to pytest
 
 A Python missing from the machine is skipped by nox (``--error-on-missing-interpreters``
@@ -16,7 +17,7 @@ from __future__ import annotations
 import nox
 
 nox.needs_version = ">=2024.3.2"
-nox.options.sessions = ["tests", "oldest"]
+nox.options.sessions = ["tests", "oldest", "sqlalchemy20"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHONS = ["3.11", "3.12", "3.13"]
@@ -66,4 +67,11 @@ def tests(session: nox.Session) -> None:
 def oldest(session: nox.Session) -> None:
     """The suite with the oldest release of every dependency the project supports."""
     _install(session, *OLDEST)
+    _run_suite(session)
+
+
+@nox.session(python=PYTHONS[0])
+def sqlalchemy20(session: nox.Session) -> None:
+    """The suite with the newest SQLAlchemy 2.0.x (the newest of everything else)."""
+    _install(session, "--upgrade", "--upgrade-strategy", "eager", "sqlalchemy>=2.0,<2.1")
     _run_suite(session)
