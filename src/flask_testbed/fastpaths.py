@@ -74,6 +74,12 @@ def _url_check() -> str | None:
     return None if parse_hook() is not None else "sqlalchemy.engine.url has no _parse_url"
 
 
+def _bind_cache() -> str | None:
+    from .isolation.transaction import keeps_its_extension
+
+    return None if keeps_its_extension() else "Flask-SQLAlchemy's Session keeps no _db"
+
+
 def _fixture_definitions() -> str | None:
     from .adoption import fixture_lookup
 
@@ -118,6 +124,12 @@ REGISTRY: tuple[FastPath, ...] = (
         "a URL with an unescaped '@' the app passes to create_engine stopped before it connects",
         "SQLAlchemy 2.0/2.1 sqlalchemy.engine.url._parse_url",
         _url_check,
+    ),
+    FastPath(
+        "flask-sqlalchemy-bind-cache",
+        "Flask-SQLAlchemy's get_bind answered once per app, model and table, not on each call",
+        "Flask-SQLAlchemy 3.1 Session._db",
+        _bind_cache,
     ),
     FastPath(
         "pytest-fixture-definitions",

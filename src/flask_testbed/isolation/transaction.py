@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
 
+from .. import fastpaths
 from ..database.inventory import Inventory
 from ..database.schema import binds, empty_metadata, restore_schema
 from ..database.schema import reset_sequences as reset_all_sequences
@@ -309,7 +310,7 @@ class TransactionIsolation:
             if route is None:
                 found = inherited(session, mapper, clause, bind, **kw)
                 route = (found, by_engine.get(found))
-                if key is not None and None in session._db.engines:
+                if key is not None and None in key[0].engines:
                     routes[key] = route
             found, pinned = route
             if pinned is None:
@@ -435,8 +436,20 @@ def _forget_inserted(inserted: list[tuple[Session, Any]]) -> None:
                 session.expunge(instance)
 
 
+def keeps_its_extension() -> bool:
+    """Whether Flask-SQLAlchemy's Session keeps its extension as ``_db`` (the route cache's key)."""
+    return "_db" in FlaskSQLAlchemySession.__init__.__code__.co_names
+
+
 def _route_key(session: Session, mapper: Any, clause: Any) -> tuple[Any, ...] | None:
-    """What Flask-SQLAlchemy's ``get_bind`` looks at, or None where it cannot be remembered."""
+    """What Flask-SQLAlchemy's ``get_bind`` looks at, or None where it cannot be remembered.
+
+    Its extension is the session's private ``_db``: without it (or with the fast
+    path off) nothing is remembered, and each call asks the extension.
+    """
+    extension = getattr(session, "_db", None)
+    if extension is None or not fastpaths.enabled("flask-sqlalchemy-bind-cache"):
+        return None
     try:
         app = current_app._get_current_object()
     except RuntimeError:  # no app context: the extension raises its own error
@@ -446,7 +459,7 @@ def _route_key(session: Session, mapper: Any, clause: Any) -> tuple[Any, ...] | 
         table = clause
     elif isinstance(clause, sa.UpdateBase) and isinstance(clause.table, sa.Table):
         table = clause.table
-    return (getattr(session, "_db", None), app, mapper, table)
+    return (extension, app, mapper, table)
 
 
 def _disarm(pinned: PinnedEngine, base: Any) -> None:
