@@ -36,8 +36,9 @@ OLDEST = [
     "pytest-xdist==3.5.0",
 ]
 
-#: Two workers, as ``make test`` runs the suite, unless arguments are given.
-DEFAULT_PYTEST_ARGS = ["-n", "2"]
+#: Two workers, as ``make test`` runs the suite (skips listed with their reason), unless
+#: arguments are given.
+DEFAULT_PYTEST_ARGS = ["-n", "2", "-rs"]
 
 
 def _install(session: nox.Session, *pins: str) -> None:
