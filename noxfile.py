@@ -38,7 +38,7 @@ OLDEST = [
 
 #: Two workers, as ``make test`` runs the suite (skips listed with their reason), unless
 #: arguments are given.
-DEFAULT_PYTEST_ARGS = ["-n", "2", "-rs"]
+DEFAULT_PYTEST_ARGS = ["-n", "2", "-rfEs"]
 
 
 def _install(session: nox.Session, *pins: str) -> None:
