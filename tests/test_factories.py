@@ -5,7 +5,9 @@ from conftest import APPS
 
 
 @pytest.fixture
-def shop(shop):
+def shop(shop, backend):
+    # backend named here too: pytest before 9 does not parametrize a test through
+    # a fixture that overrides one of the same name (shop -> database_url -> backend).
     shop.pytester.makepyfile(shop_factories=(APPS / "shop_factories.py").read_text())
     return shop
 

@@ -9,9 +9,12 @@ plugin: its tests run exactly as before, and the run says once how to adopt it.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
+
+from . import fastpaths
 
 #: pytest's attribute holding the fixtures an item resolved (no public API gives them at collection)
 FIXTURE_INFO = "_fixtureinfo"
@@ -34,6 +37,8 @@ def app_fixture(item: pytest.Item) -> Any | None:
     the fixture manager for a name outside the item's closure. Where either is
     missing (another pytest), None: the plugin then behaves as it always did.
     """
+    if not fastpaths.enabled("pytest-fixture-definitions"):
+        return None
     info = getattr(item, FIXTURE_INFO, None)
     definitions = getattr(info, "name2fixturedefs", None)
     if definitions is None:
@@ -45,10 +50,35 @@ def app_fixture(item: pytest.Item) -> Any | None:
         if getter is None:
             return None
         try:
-            found = getter("app", item)
-        except TypeError:  # its signature changed: unknown
+            # pytest 8.1 and later take the node; pytest 8.0 took its node ID.
+            found = getter("app", item if takes_node(getter) else item.nodeid)
+        except (TypeError, AttributeError):  # its signature changed: unknown
             return None
     return found[-1] if found else None
+
+
+def fixture_lookup() -> str | None:
+    """None when this pytest keeps the private names :func:`app_fixture` reads, else why not."""
+    from _pytest.fixtures import FixtureManager, FuncFixtureInfo
+
+    fields = set(getattr(FuncFixtureInfo, "__dataclass_fields__", ()))
+    fields |= set(getattr(FuncFixtureInfo, "__slots__", ()))
+    if "name2fixturedefs" not in fields:
+        return "pytest's FuncFixtureInfo has no name2fixturedefs"
+    if FIXTURE_INFO not in pytest.Function.__init__.__code__.co_names:
+        return f"pytest's Function sets no {FIXTURE_INFO}"
+    if not callable(getattr(FixtureManager, "getfixturedefs", None)):
+        return "pytest's FixtureManager has no getfixturedefs"
+    return None
+
+
+def takes_node(getter: Any) -> bool:
+    """Whether the fixture manager's ``getfixturedefs`` takes a node (else a node ID)."""
+    try:
+        parameters = list(inspect.signature(getter).parameters)
+    except (TypeError, ValueError):
+        return True
+    return "nodeid" not in parameters
 
 
 def is_plugins(definition: Any) -> bool:

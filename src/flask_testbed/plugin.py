@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import fixtures, hookspecs, levels, live_server, parallel, wider
+from . import fastpaths, fixtures, hookspecs, levels, live_server, parallel, wider
 from .adoption import adoption_notice, uses_the_plugin, watch_own_app
 from .config import add_options, check_strategy, read_settings
 from .database.writes import WriteTracker
@@ -44,11 +44,29 @@ MARKER_ARGUMENTS = ("strategy", "reset_sequences", "config")
 WATCH = "flask_testbed.watch"
 WIDER_WATCH = "flask_testbed.wider"
 _WATCHED = ("session", "package", "module", "class", "function")
+FASTPATHS_BEFORE = pytest.StashKey["dict[str, str | None] | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
     levels.add_ini(parser)
+    parser.getgroup("testbed").addoption(
+        "--testbed-info", action="store_true", default=False,
+        help="print the versions flask-testbed runs with and which of its fast paths are on",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.option.testbed_info:
+        fastpaths.evaluate()  # after the conftest files: a path they turn off is off
+        print("\n".join(fastpaths.info_lines()))
+        return 0
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return fastpaths.header_line() if config.option.verbose > 0 else None
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -56,6 +74,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Once per run, before anything uses one; an inner run (pytester) gives the outer one's back.
+    config.stash[FASTPATHS_BEFORE] = fastpaths.current()
+    fastpaths.evaluate()
     config.addinivalue_line(
         "markers",
         f"{MARKER}(strategy=None, reset_sequences=False, config=None): give this test "
@@ -166,6 +187,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     harness = config.stash.get(HARNESS, None)
     if harness is not None:
         harness.release()
+    fastpaths.restore(config.stash.get(FASTPATHS_BEFORE, None))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from . import fastpaths
+
 #: pytest's scopes, widest first
 RANK = {"session": 0, "package": 1, "module": 2, "class": 3, "function": 4}
 
@@ -84,6 +86,8 @@ def definitions_of(item: pytest.Item) -> Any:
     test's own setup, and :func:`tear_down_inside` keeps its rows and its
     cache together.
     """
+    if not fastpaths.enabled("pytest-fixture-definitions"):
+        return None
     info = getattr(item, "_fixtureinfo", None)
     definitions = getattr(info, "name2fixturedefs", None)
     return definitions if isinstance(definitions, dict) else None

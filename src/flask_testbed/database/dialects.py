@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, Table, event, inspect
 from sqlalchemy.engine import URL
 
+from .. import fastpaths
+
 
 class Relation(NamedTuple):
     """A table or view, named as the database names it."""
@@ -370,7 +372,11 @@ class PostgreSQLBackend(Backend):
         self, dbapi_connection, statements: Sequence[str]
     ) -> Callable[[], None] | None:
         pgconn = getattr(dbapi_connection, "pgconn", None)  # psycopg 3 only
-        if pgconn is None or pgconn.transaction_status not in _PG_IN_TRANSACTION:
+        if (
+            pgconn is None
+            or not fastpaths.enabled("psycopg-pipelined-rollback")
+            or pgconn.transaction_status not in _PG_IN_TRANSACTION
+        ):
             return super().send_script(dbapi_connection, statements)
         from psycopg import errors, generators
         from psycopg.pq import ExecStatus
@@ -615,6 +621,8 @@ class MySQLBackend(Backend):
         # PyMySQL only: its query() is these two steps. One statement per
         # round trip, since the plugin does not turn multi-statements on.
         send = getattr(dbapi_connection, "_execute_command", None)
+        if not fastpaths.enabled("pymysql-pipelined-rollback"):
+            send = None
         if send is None or len(statements) != 1 or self.left_transaction(dbapi_connection):
             return super().send_script(dbapi_connection, statements)
         from pymysql.constants import COMMAND
@@ -802,6 +810,8 @@ def _pymysql_socket(dbapi_connection) -> int | None:
     PyMySQL): a forked child then relies on the refusal of every statement
     alone, its copy of the socket left as it is.
     """
+    if not fastpaths.enabled("pymysql-fork-socket"):
+        return None
     sock = getattr(dbapi_connection, "_sock", None)
     fileno = getattr(sock, "fileno", None)
     return fileno() if callable(fileno) else None
@@ -831,3 +841,40 @@ def _sqlite_on_begin(connection: Connection) -> None:
         return  # no transaction wanted: each statement commits by itself
     if not connection.connection.dbapi_connection.in_transaction:
         connection.exec_driver_sql("BEGIN")
+
+
+def psycopg_can_pipeline() -> str | None:
+    """None when psycopg offers what :meth:`PostgreSQLBackend.send_script` sends with, else why not.
+
+    Where it does not, the rollback ending a test is run and waited for (the DB-API).
+    """
+    import psycopg
+    from psycopg import errors, generators
+
+    for owner, name in (
+        (generators, "send"),
+        (generators, "fetch_many"),
+        (errors, "error_from_result"),
+        (psycopg.Connection, "wait"),
+    ):
+        if not callable(getattr(owner, name, None)):
+            return f"psycopg {psycopg.__version__} has no {owner.__name__}.{name}"
+    return None
+
+
+def pymysql_can_pipeline() -> str | None:
+    """None when PyMySQL offers what :meth:`MySQLBackend.send_script` sends with, else why not."""
+    from pymysql.connections import Connection
+
+    for name in ("_execute_command", "_read_query_result"):
+        if not callable(getattr(Connection, name, None)):
+            return f"PyMySQL's Connection has no {name}"
+    return None
+
+
+def pymysql_keeps_socket() -> str | None:
+    """None when PyMySQL keeps its socket where :func:`_pymysql_socket` reads it, else why not."""
+    from pymysql.connections import Connection
+
+    # A class attribute (None until connected) in every PyMySQL 1.x.
+    return None if "_sock" in vars(Connection) else "PyMySQL's Connection keeps no _sock"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import url as sqlalchemy_url
 
+from .. import fastpaths
 from ..errors import TestbedError
 
 #: what the explicit URL is called in messages: any of the three places it comes from
@@ -82,8 +83,8 @@ def checked_parsing() -> Iterator[None]:
     private name of SQLAlchemy: where it is missing, nothing is wrapped, and
     such a URL is masked in the plugin's messages only (:func:`scrub`).
     """
-    original = getattr(sqlalchemy_url, "_parse_url", None)
-    if not callable(original):
+    original = parse_hook() if fastpaths.enabled("sqlalchemy-url-check") else None
+    if original is None:
         yield
         return
 
@@ -96,6 +97,12 @@ def checked_parsing() -> Iterator[None]:
         yield
     finally:
         sqlalchemy_url._parse_url = original
+
+
+def parse_hook() -> Any | None:
+    """SQLAlchemy's private ``_parse_url``, which every URL text goes through, or None."""
+    original = getattr(sqlalchemy_url, "_parse_url", None)
+    return original if callable(original) else None
 
 
 def scrub(text: str, *known: str | URL | None) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from .. import fastpaths
 from .base import Held, Integration
 from .layouts import FLASK_SQLALCHEMY
 
@@ -51,12 +52,14 @@ class FlaskSQLAlchemyIntegration(Integration):
         the clause's table only (given a default engine, which ends its
         search), and finding the app's engines is most of its cost.
         """
-        db = getattr(session, "_db", None)
+        db = getattr(session, "_db", None)  # private: a fast path (see keeps_its_extension)
+        if db is None or not fastpaths.enabled("flask-sqlalchemy-bind-cache"):
+            return None
         try:
             app = current_app._get_current_object()
         except RuntimeError:  # no app context: the extension raises its own error
             return None
-        if db is None or None not in db.engines:
+        if None not in db.engines:
             return None
         table = None
         if isinstance(clause, sa.Table):
@@ -117,3 +120,8 @@ class FlaskSQLAlchemyIntegration(Integration):
                 from flask_sqlalchemy import record_queries
 
                 record_queries._listen(engines[key])
+
+
+def keeps_its_extension() -> bool:
+    """Whether Flask-SQLAlchemy's Session keeps its extension as ``_db`` (the route cache's key)."""
+    return "_db" in FlaskSQLAlchemySession.__init__.__code__.co_names

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 
+from .. import fastpaths
 from ..database.dialects import backend_for
 from ..guards import forks
 from ..guards.callers import check_caller
@@ -38,6 +39,16 @@ from .handout import guard_driver_handout
 from .routing import original_connect
 from .savepoints import send_savepoints_directly
 from .turns import acquire as take_turn
+
+#: where the lock around each statement goes: SQLAlchemy's one private method, or
+#: the public ones that lead to it
+_EXECUTE_HOOKS = ("_execute_context",)
+_EXECUTE_METHODS = ("execute", "exec_driver_sql", "scalar")
+
+
+def hooks_execute_context() -> bool:
+    """Whether SQLAlchemy's Connection runs every statement through ``_execute_context``."""
+    return callable(getattr(Connection, "_execute_context", None))
 
 
 class PinnedEngine:
@@ -66,27 +77,33 @@ class PinnedEngine:
     def pin(self) -> None:
         connection = original_connect(self.engine)
         self._outer = connection.begin()
-        original = connection._execute_context
         lock = self.lock
         dbapi = self._dbapi = connection.connection.dbapi_connection
         left = self.backend.left_transaction
 
         take = self._take_connection
 
-        def execute_serialised(*args: Any, **kwargs: Any) -> Any:
-            take()
-            try:
-                # A transition, not a state: MariaDB reports no transaction until
-                # the first table is touched, which is no commit.
-                was_out = left(dbapi)
-                result = original(*args, **kwargs)
-                if not was_out and left(dbapi):
-                    self.left_transaction = True
-                return result
-            finally:
-                lock.release()
+        def serialised(original: Callable[..., Any]) -> Callable[..., Any]:
+            def execute_serialised(*args: Any, **kwargs: Any) -> Any:
+                take()
+                try:
+                    # A transition, not a state: MariaDB reports no transaction until
+                    # the first table is touched, which is no commit.
+                    was_out = left(dbapi)
+                    result = original(*args, **kwargs)
+                    if not was_out and left(dbapi):
+                        self.left_transaction = True
+                    return result
+                finally:
+                    lock.release()
 
-        connection._execute_context = execute_serialised  # type: ignore[method-assign]
+            return execute_serialised
+
+        # Every statement SQLAlchemy runs passes through its private _execute_context;
+        # without it, the public methods the app, the ORM and DDL call (scalars()
+        # calls execute()). The lock is reentrant: a statement inside one is fine.
+        for name in _EXECUTE_HOOKS if fastpaths.enabled("statement-lock") else _EXECUTE_METHODS:
+            setattr(connection, name, serialised(getattr(connection, name)))
         run_statement = self.backend.statement_runner(dbapi)
         send_script = self.backend.send_script
 

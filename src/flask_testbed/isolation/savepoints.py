@@ -28,8 +28,12 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from .. import fastpaths
+
 _METHODS = ("_savepoint_impl", "_rollback_to_savepoint_impl", "_release_savepoint_impl")
-#: SQLAlchemy's flags for "some listener exists": its own path looks at them first
+#: SQLAlchemy's flags for "some listener exists": its own path looks at them first (a
+#: class attribute since 2.1, set by each Connection before; dispatching regardless
+#: where one is missing costs time, not correctness)
 _FLAG = "_has_events"
 
 
@@ -43,7 +47,7 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
     savepoint the server lost is then that statement's error). Returns False,
     changing nothing, where this SQLAlchemy has no such methods to replace.
     """
-    if not _replaceable(type(connection)):
+    if not (fastpaths.enabled("direct-savepoints") and _replaceable(type(connection))):
         return False
     names = itertools.count(1)
     quote = connection.dialect.identifier_preparer.quote
@@ -51,7 +55,7 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
 
     def listened() -> bool:
         # As SQLAlchemy does: its event dispatch is read only once a listener exists.
-        return connection._has_events or engine._has_events
+        return getattr(connection, _FLAG, True) or getattr(engine, _FLAG, True)
 
     def execute(statement: str, wait: bool = True) -> None:
         try:
@@ -88,7 +92,7 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
 
 def _replaceable(cls: type) -> bool:
     """Whether ``cls`` routes its savepoints through the three methods this module replaces."""
-    return all(callable(getattr(cls, name, None)) for name in _METHODS) and hasattr(cls, _FLAG)
+    return all(callable(getattr(cls, name, None)) for name in _METHODS)
 
 
 def _wrapped(connection: Connection, statement: str, error: Exception) -> DBAPIError:
