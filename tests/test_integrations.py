@@ -387,3 +387,63 @@ def test_a_lite_app_without_metadata_is_told_what_to_set(pytester: pytest.Pytest
     line = one_error_line(project.run(test_any="def test_any(client):\n    pass\n"))
     assert "uses Flask-SQLAlchemy-Lite, which has no metadata of its own" in line
     assert "testbed_metadata" in line
+
+
+GUARDED = """
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from kind import Item, engine, names, session
+
+REFUSED = []
+
+
+def late_write(target):
+    time.sleep(0.3)
+    try:
+        with target.begin() as connection:
+            connection.execute(sa.insert(Item.__table__).values(name="late"))
+    except Exception as exc:
+        REFUSED.append(str(exc))
+
+
+def test_a_test_without_fixtures_is_refused_the_database():
+    session().scalars(sa.select(Item)).all()
+
+
+@pytest.mark.testbed
+def test_the_marker_alone_grants_access():
+    assert session().scalars(sa.select(Item)).all() == []
+
+
+def test_1_starts_a_thread_it_does_not_join(client):
+    threading.Thread(target=late_write, args=(engine(),)).start()
+
+
+def test_2_runs_while_the_thread_writes(client):
+    time.sleep(0.8)
+    assert names() == []
+
+
+def test_3_starts_clean(client):
+    assert names() == []
+    assert len(REFUSED) == 1, REFUSED
+    assert "test_1_starts_a_thread_it_does_not_join" in REFUSED[0]
+"""
+
+
+def test_the_guards_hold_for_every_kind(kind):
+    """The access blocker and the late-thread guard are the same whichever the app's kind."""
+    result = kind.run(test_guarded=GUARDED)
+    result.assert_outcomes(passed=4, failed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_2_runs_while_the_thread_writes*",
+        "a thread started by test_guarded.py::test_1_starts_a_thread_it_does_not_join ran a "
+        "statement after that test ended*",
+    ])
+    result.stdout.fnmatch_lines([
+        "*DatabaseAccessBlocked: test_guarded.py::test_a_test_without_fixtures_is_refused_the_"
+        "database reached the database without asking for it*",
+    ])
