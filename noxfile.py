@@ -34,6 +34,9 @@ OLDEST = [
     "pymysql==1.1.0",
     "factory_boy==3.3.1",  # 3.3.0 fails on sqlalchemy_session_factory alone
     "pytest-xdist==3.5.0",
+    "pytest-factoryboy==2.8.1",
+    "flask-migrate==4.1.0",
+    "flask-sqlalchemy-lite==0.2.1",
 ]
 
 #: Two workers, as ``make test`` runs the suite (skips listed with their reason), unless

@@ -52,7 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     levels.add_ini(parser)
     parser.getgroup("testbed").addoption(
         "--testbed-info", action="store_true", default=False,
-        help="print the versions flask-testbed runs with and which of its fast paths are on",
+        help="print the versions flask-testbed runs with and which of its fast paths are on "
+        "(env TESTBED_FASTPATHS_OFF=name,... or all turns fast paths off)",
     )
 
 
