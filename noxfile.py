@@ -25,7 +25,7 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 #: The lowest release of each dependency the suite passes with: the lower
 #: bounds of ``pyproject.toml`` (and of the test group where the matrix names one).
 OLDEST = [
-    "sqlalchemy==2.0.30",
+    "sqlalchemy==2.0.31",  # Flask-SQLAlchemy-Lite 0.2.1 needs 2.0.31
     "flask==3.0.0",
     "werkzeug==3.0.0",
     "flask-sqlalchemy==3.1.0",
