@@ -56,6 +56,8 @@ def _install(session: nox.Session, *pins: str) -> None:
 
 def _run_suite(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
+    # Server databases named after the session: sessions may run side by side.
+    session.env["TESTBED_TEST_RUN_NAME"] = session.name
     session.run("pytest", "--testbed-info")
     session.run("pytest", *(session.posargs or DEFAULT_PYTEST_ARGS))
 

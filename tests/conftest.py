@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,9 +36,14 @@ for _variable in ("PYTEST_XDIST_TESTRUNUID", "PYTEST_XDIST_WORKER_COUNT"):
     os.environ.pop(_variable, None)
 
 
+#: A name for this run of the suite, where two run at once on the same servers
+#: (the compatibility matrix's sessions): their databases are then apart too.
+RUN_NAME = re.sub(r"\W", "_", os.environ.get("TESTBED_TEST_RUN_NAME", "")).lower()
+
+
 def own(name: str) -> str:
     """A database name private to this run of the suite (to this worker under xdist)."""
-    return f"{name}_{OUTER_WORKER}" if OUTER_WORKER else name
+    return "_".join(part for part in (name, OUTER_WORKER, RUN_NAME) if part)
 
 
 SERVER_URLS = {
@@ -56,7 +62,7 @@ def server_url(name: str) -> str:
     url = SERVER_URLS[name]
     if name not in _reachable:
         try:
-            if OUTER_WORKER:
+            if OUTER_WORKER or RUN_NAME:
                 create_database(sa.make_url(url))
             engine = sa.create_engine(url)
             with engine.connect():

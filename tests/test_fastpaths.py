@@ -6,6 +6,8 @@ its public path, which must keep the app's tests passing the same way.
 """
 
 import pytest
+import sqlalchemy as sa
+from conftest import one_error_line
 
 from flask_testbed import fastpaths
 
@@ -73,6 +75,25 @@ def test_3_the_path_taken(request, client):
     if db.engine.dialect.name == "mysql":
         found = dialects._pymysql_socket(dbapi)
         assert (found is None) is (not fastpaths.enabled("pymysql-fork-socket"))
+
+
+ROLLED_BACK_TO = []
+
+
+def test_4_leaves_a_savepoint_of_its_session_open(db_session):
+    db_session.begin_nested()
+    sa.event.listen(
+        db_session.connection(), "rollback_savepoint", lambda *args: ROLLED_BACK_TO.append(args[1])
+    )
+    db_session.add(Item(name="in a savepoint"))
+    db_session.flush()
+
+
+def test_5_its_end_took_the_savepoint_in_one_statement_or_one_each(client):
+    # The fast path sends the test's ROLLBACK TO only; the public one the session's first.
+    one_statement = fastpaths.enabled("sqlalchemy-savepoint-bookkeeping")
+    assert (ROLLED_BACK_TO == []) is one_statement, ROLLED_BACK_TO
+    assert names() == ["shelf"]  # the module's row, not the savepoint's
 """
 
 AFTER = """
@@ -102,7 +123,7 @@ def test_with_a_fast_path_forced_off_the_tests_pass_on_its_public_path(
         "-W", "error::sqlalchemy.exc.SAWarning", "--tb=short", timeout=300,
         test_a_workload=WORKLOAD, test_b_after=AFTER,
     )
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 
 
 def test_testbed_info_prints_the_versions_and_the_fast_paths(pytester):
@@ -162,3 +183,64 @@ def test_a_detector_that_fails_leaves_its_path_off_and_the_run_going(monkeypatch
         assert fastpaths.evaluate() == {path.name: "detection failed: RuntimeError: surprise"}
     finally:
         fastpaths.restore(before)
+
+
+EARLY_APP = """
+from shop import create_app
+
+# Built when pytest imports this conftest, before the plugin sees the app: its
+# engines exist already, on the database its config names.
+app = create_app()
+"""
+
+MOVED = """
+from flask_testbed import fastpaths
+from shop import db, names
+
+
+def test_1_writes_on_the_test_database(client):
+    assert db.engine.url.database.endswith(("test_moved", "test_moved.db"))
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+    assert names() == ["a"]
+
+
+def test_2_sees_none_of_it(client):
+    assert names() == []
+    # One teardown of the extension's, as before: the public path put them back.
+    funcs = client.application.teardown_appcontext_funcs
+    teardowns = [f for f in funcs if getattr(f, "__self__", None) is db]
+    assert len(teardowns) == 1
+    assert fastpaths.enabled("flask-sqlalchemy-engine-rebuild") is (FAST == "on")
+"""
+
+
+@pytest.mark.parametrize("fast", ["on", "off"])
+def test_an_app_built_before_the_run_moves_to_the_test_database_on_either_path(
+    shop, backend, monkeypatch, tmp_path, fast
+):
+    if fast == "off":
+        monkeypatch.setenv(fastpaths.OFF_VARIABLE, "flask-sqlalchemy-engine-rebuild")
+    moved = sa.make_url(shop.database_url)
+    if backend == "sqlite":
+        moved = moved.set(database=str(tmp_path / "test_moved.db"))
+    else:
+        moved = moved.set(database=f"{moved.database}_test_moved")
+    shop.pytester.makeconftest(EARLY_APP)
+    shop.pytester.makeini("[pytest]\ntestbed_app = conftest:app\n")
+    shop.database_url = moved.render_as_string(hide_password=False)
+    result = shop.run(test_moved=f"FAST = {fast!r}\n" + MOVED)
+    result.assert_outcomes(passed=2)
+
+
+def test_on_the_public_path_an_app_that_served_a_request_already_is_one_line(
+    shop, monkeypatch
+):
+    monkeypatch.setenv(fastpaths.OFF_VARIABLE, "flask-sqlalchemy-engine-rebuild")
+    shop.pytester.makeconftest(EARLY_APP + 'app.test_client().get("/nowhere")\n')
+    shop.pytester.makeini("[pytest]\ntestbed_app = conftest:app\n")
+    result = shop.run(test_never="def test_never_runs(client):\n    pass\n")
+    assert one_error_line(result) == (
+        "ERROR: Flask-SQLAlchemy cannot be set up again on app 'shop', which has served a "
+        "request already: build the app in the factory testbed_app names, or serve no "
+        "request before the tests"
+    )

@@ -268,10 +268,16 @@ def test_2_starts_clean(client):
         assert not shop.has_table("ddl_probe")
 
 
-def test_a_real_commit_is_named_at_its_own_teardown_even_if_the_test_goes_on(shop, backend):
+@pytest.mark.parametrize("bookkeeping", ["fast", "public"])
+def test_a_real_commit_is_named_at_its_own_teardown_even_if_the_test_goes_on(
+    shop, backend, monkeypatch, bookkeeping
+):
     """After a statement that commits for real, the end of the test waits for its
     rollback (which fails) on every backend, though the app's next statements began a
-    new transaction: the test that committed reports it, and the next starts clean."""
+    new transaction: the test that committed reports it, and the next starts clean.
+    SQLAlchemy's savepoints, lost with the transaction, are ended on either path."""
+    if bookkeeping == "public":
+        monkeypatch.setenv("TESTBED_FASTPATHS_OFF", "sqlalchemy-savepoint-bookkeeping")
     result = shop.run(
         test_commit="""
 from sqlalchemy import text

@@ -74,10 +74,22 @@ def _url_check() -> str | None:
     return None if parse_hook() is not None else "sqlalchemy.engine.url has no _parse_url"
 
 
+def _savepoint_bookkeeping() -> str | None:
+    from .isolation.transaction import walks_savepoints
+
+    return None if walks_savepoints() else "SQLAlchemy's NestedTransaction has no _previous_nested"
+
+
 def _bind_cache() -> str | None:
     from .integrations.flask_sqlalchemy import keeps_its_extension
 
     return None if keeps_its_extension() else "Flask-SQLAlchemy's Session keeps no _db"
+
+
+def _engine_rebuild() -> str | None:
+    from .integrations.flask_sqlalchemy import rebuilds_engines
+
+    return rebuilds_engines()
 
 
 def _fixture_definitions() -> str | None:
@@ -108,6 +120,14 @@ REGISTRY: tuple[FastPath, ...] = (
         _psycopg_pipelined,
     ),
     FastPath(
+        "sqlalchemy-savepoint-bookkeeping",
+        "the savepoints the app's sessions left open inside a test ended in SQLAlchemy's "
+        "books only, after the test's rollback took them on the server (else each is "
+        "rolled back with a statement of its own first)",
+        "SQLAlchemy 2.0/2.1 NestedTransaction._previous_nested",
+        _savepoint_bookkeeping,
+    ),
+    FastPath(
         "pymysql-pipelined-rollback",
         "the rollback ending a test sent without waiting for its reply (MariaDB/MySQL)",
         "PyMySQL 1.1+ Connection._execute_command, _read_query_result",
@@ -130,6 +150,14 @@ REGISTRY: tuple[FastPath, ...] = (
         "Flask-SQLAlchemy's get_bind answered once per app, model and table, not on each call",
         "Flask-SQLAlchemy 3.1 Session._db",
         _bind_cache,
+    ),
+    FastPath(
+        "flask-sqlalchemy-engine-rebuild",
+        "an app whose engines exist before the run (a conftest imported it) moved to the "
+        "test databases engine by engine (else the extension's init_app runs again)",
+        "Flask-SQLAlchemy 3.1 SQLAlchemy._app_engines, _engine_options, _make_metadata, "
+        "_apply_driver_defaults, _make_engine, record_queries._listen",
+        _engine_rebuild,
     ),
     FastPath(
         "pytest-fixture-definitions",

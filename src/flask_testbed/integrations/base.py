@@ -16,6 +16,7 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from ..errors import TestbedError
 from .layouts import Layout
 
 #: the sessions an app context holds, as :meth:`Integration.take_sessions` hands them out
@@ -120,3 +121,29 @@ class Integration:
 
 def in_app_context(app: Flask) -> bool:
     return bool(current_app) and current_app._get_current_object() is app
+
+
+def init_again(app: Flask, extension: Any, name: str) -> None:
+    """Run the extension's ``init_app`` on ``app`` again, for it to read the config anew.
+
+    The public way to move engines made before the run claimed its databases:
+    the registrations ``init_app`` repeats (its teardown, its shell context)
+    are put back as they were, so that nothing runs twice.
+    """
+    teardowns = list(app.teardown_appcontext_funcs)
+    shell = list(app.shell_context_processors)
+    del app.extensions["sqlalchemy"]
+    try:
+        extension.init_app(app)
+    except AssertionError:
+        # Flask refuses setup once the app has served a request; its engines
+        # are still the old ones, so the run must not go on.
+        app.extensions["sqlalchemy"] = extension
+        raise TestbedError(
+            f"{name} cannot be set up again on app {app.name!r}, which has served a request "
+            "already: build the app in the factory testbed_app names, or serve no request "
+            "before the tests"
+        ) from None
+    finally:
+        app.teardown_appcontext_funcs[:] = teardowns
+        app.shell_context_processors[:] = shell

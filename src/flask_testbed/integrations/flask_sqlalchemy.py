@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from .. import fastpaths
-from .base import Held, Integration
+from .base import Held, Integration, init_again
 from .layouts import FLASK_SQLALCHEMY
 
 
@@ -94,7 +94,21 @@ class FlaskSQLAlchemyIntegration(Integration):
         return getattr(func, "__self__", None) is self.db
 
     def use_urls(self, plan: Mapping[str | None, URL]) -> None:
-        """Rebuild each engine whose URL changes with the options the extension would use."""
+        """Make each engine whose URL changes again, with the options the extension would use.
+
+        The config holds the claimed URLs already. The fast path rebuilds only
+        those engines; the public path runs the extension's ``init_app`` again.
+        """
+        with self.app.app_context():
+            current = dict(self.db.engines)
+        if all(key in current and current[key].url == url for key, url in plan.items()):
+            return
+        if fastpaths.enabled("flask-sqlalchemy-engine-rebuild"):
+            self._rebuild_engines(plan)
+        else:
+            init_again(self.app, self.db, self.name)
+
+    def _rebuild_engines(self, plan: Mapping[str | None, URL]) -> None:
         db, app = self.db, self.app
         engines = db._app_engines[app]
         for key, url in plan.items():
@@ -120,6 +134,19 @@ class FlaskSQLAlchemyIntegration(Integration):
                 from flask_sqlalchemy import record_queries
 
                 record_queries._listen(engines[key])
+
+
+def rebuilds_engines() -> str | None:
+    """None when Flask-SQLAlchemy still makes its engines the way ``_rebuild_engines`` copies."""
+    from flask_sqlalchemy import record_queries
+
+    needed = ("_make_metadata", "_apply_driver_defaults", "_make_engine")
+    missing = [name for name in needed if not callable(getattr(SQLAlchemy, name, None))]
+    kept = SQLAlchemy.__init__.__code__.co_names
+    missing += [name for name in ("_app_engines", "_engine_options") if name not in kept]
+    if not callable(getattr(record_queries, "_listen", None)):
+        missing.append("record_queries._listen")
+    return f"Flask-SQLAlchemy has no {', '.join(missing)}" if missing else None
 
 
 def keeps_its_extension() -> bool:

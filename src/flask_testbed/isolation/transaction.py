@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
 
+from .. import fastpaths
 from ..database.inventory import Inventory
 from ..database.schema import binds, empty_metadata, restore_schema
 from ..database.schema import reset_sequences as reset_all_sequences
@@ -170,17 +171,24 @@ class TransactionIsolation:
             if self._scopes:
                 self._scopes[-1].inserted.extend(scope.inserted)
             return
+        disarm = fastpaths.enabled("sqlalchemy-savepoint-bookkeeping")
+        if not disarm:
+            # The public path: the sessions' savepoints are rolled back one by
+            # one while the server still has them, before the scope's own.
+            _forget_inserted(scope.inserted)
+            self._end_sessions(scope)
         # Not waited for: the next use of the connection reads the reply.
         self._run_on_pins(
             lambda pinned: pinned.send(self._rollback(pinned, scope, depth), test), test
         )
-        # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
-        # so that the sessions' rollback below sends nothing (one round trip less).
-        for pinned in self.pins:
-            _disarm(pinned, scope.base.get(id(pinned)))
-        # Before the sessions' rollback, which would expire each of them first.
-        _forget_inserted(scope.inserted)
-        self._end_sessions(scope)
+        if disarm:
+            # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
+            # so that the sessions' rollback below sends nothing (one round trip less).
+            for pinned in self.pins:
+                _disarm(pinned, scope.base.get(id(pinned)))
+            # Before the sessions' rollback, which would expire each of them first.
+            _forget_inserted(scope.inserted)
+            self._end_sessions(scope)
         for session in self.integration.context_sessions():
             # Rows the scope changed are back as they were: reload on next access.
             session.expire_all()
@@ -408,7 +416,7 @@ class TransactionIsolation:
             # read here, it cannot fail close() halfway through.
             with contextlib.suppress(ReplyFailed):
                 pinned.settle()
-            _disarm(pinned, None)  # their savepoints are gone with the transaction
+            _forget_savepoints(pinned)  # they are gone with the transaction
         self.close()
         try:
             restore_schema(self.integration, self.inventory)
@@ -444,13 +452,40 @@ def _disarm(pinned: PinnedEngine, base: Any) -> None:
 
     Only after the server has rolled back past them: their rollback is then
     bookkeeping (``is_active`` is the flag SQLAlchemy itself clears when the
-    outer transaction ends and takes its savepoints with it).
+    outer transaction ends and takes its savepoints with it). A fast path:
+    the chain of savepoints is private (see :func:`walks_savepoints`).
     """
     assert pinned.connection is not None
     nested = pinned.connection.get_nested_transaction()
     while nested is not None and nested is not base:
         nested.is_active = False
         nested = nested._previous_nested
+
+
+def _forget_savepoints(pinned: PinnedEngine) -> None:
+    """After a commit behind our back: end SQLAlchemy's savepoints, which the server lost.
+
+    The public path ends the outer transaction, which takes SQLAlchemy's
+    savepoints with it (one ROLLBACK more, which the run's end sends anyway).
+    """
+    if fastpaths.enabled("sqlalchemy-savepoint-bookkeeping"):
+        _disarm(pinned, None)
+        return
+    assert pinned.connection is not None
+    transaction = pinned.connection.get_transaction()
+    if transaction is not None and transaction.is_active:
+        try:
+            transaction.rollback()
+        except DBAPIError:
+            # The server dropped the connection: the pool must not get it back.
+            pinned.connection.invalidate()
+
+
+def walks_savepoints() -> bool:
+    """Whether SQLAlchemy's savepoints link to the one they were begun in (``_previous_nested``)."""
+    from sqlalchemy.engine.base import NestedTransaction
+
+    return "_previous_nested" in getattr(NestedTransaction, "__slots__", ())
 
 
 def _first_line(exc: BaseException) -> str:
