@@ -158,9 +158,59 @@ def junit_counts(report: Path, output: str) -> dict[str, int]:
     return {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
 
 
+#: Loaded by both runs of :func:`runs_at_once`: their tests wait for each other
+#: instead of sleeping, so that they overlap however slow the machine is.
+RUN_BARRIER = '''
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _mark(config, stage):
+    if not hasattr(config, "workerinput"):  # the run itself, not an xdist worker
+        Path(f"{stage}-{os.getpid()}").touch()
+
+
+def pytest_configure(config):
+    _mark(config, "started")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionstart(session):
+    yield
+    _mark(session.config, "claimed")  # the plugin claimed its databases in there
+
+
+def _both(stage, seconds=120):
+    deadline = time.monotonic() + seconds
+    while len(list(Path().glob(f"{stage}-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def both_claimed():
+    """Return once both runs hold their databases."""
+    _both("claimed")
+
+
+def other_started():
+    """Return once the other run has started (and is, soon after, waiting for ours)."""
+    _both("started")
+    time.sleep(1.5)
+'''
+
+
 def runs_at_once(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 180) -> list[str]:
-    """Start two identical pytest runs together; their outputs, once both passed."""
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
+    """Start two identical pytest runs together; their outputs, once both passed.
+
+    Their tests can wait for each other with ``run_barrier`` (:data:`RUN_BARRIER`).
+    """
+    (cwd / "run_barrier.py").write_text(RUN_BARRIER)
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly",
+        "-p", "run_barrier", *args,
+    ]
     runs = [
         subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -151,13 +151,13 @@ def test_xdist_workers_get_databases_of_their_own(shop):
 
 
 SLOW_SUITE = """
-import time
+import run_barrier
 from shop import db
 
 def test_holds_the_database(client):
     print("DATABASE=" + db.engine.url.database.rsplit("/", 1)[-1])
     client.post("/items", json={"name": "mine"})
-    time.sleep(1.5)
+    run_barrier.WAIT()
     assert client.get("/items").json == ["mine"]
 """
 
@@ -173,7 +173,7 @@ def _databases_used(outputs):
 
 def test_two_runs_at_once_each_get_databases_of_their_own(shop):
     """Two CI jobs on one server: neither waits for the other, neither sees the other's rows."""
-    shop.pytester.makepyfile(test_slow=SLOW_SUITE)
+    shop.pytester.makepyfile(test_slow=SLOW_SUITE.replace("WAIT", "both_claimed"))
     outputs = runs_at_once(
         ["-s", f"--testbed-db-url={shop.database_url}"], shop.pytester.path, shop.env
     )
@@ -190,7 +190,7 @@ def test_two_runs_at_once_each_get_databases_of_their_own(shop):
 
 def test_two_runs_with_reuse_db_wait_for_each_other(shop):
     """--reuse-db keeps one stable database: a second run waits for it, and says so."""
-    shop.pytester.makepyfile(test_slow=SLOW_SUITE)
+    shop.pytester.makepyfile(test_slow=SLOW_SUITE.replace("WAIT", "other_started"))
     outputs = runs_at_once(
         ["-s", "--reuse-db", f"--testbed-db-url={shop.database_url}"],
         shop.pytester.path,
@@ -230,7 +230,7 @@ def test_a_run_that_waits_for_another_runs_database_gives_up_in_one_line(
 def test_two_runs_at_once_on_an_automatic_database_both_clean_up(pytester, configured):
     """Both runs make test_<name> (and test_<name>_2) and drop what they made."""
     url, expected = configured
-    pytester.makepyfile(test_slow=SLOW_SUITE)
+    pytester.makepyfile(test_slow=SLOW_SUITE.replace("WAIT", "both_claimed"))
     outputs = runs_at_once(
         ["-s"], pytester.path, {"SHOP_DATABASE_URL": url, "SHOP_AUDIT_URL": url}
     )

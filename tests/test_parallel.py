@@ -151,15 +151,15 @@ def test_two_parallel_runs_at_once_get_databases_of_their_own(shop):
     """Two xdist runs on one server: the second takes the next slot, templates and workers."""
     shop.pytester.makepyfile(
         test_slow="""
-import time
 import pytest
+import run_barrier
 from shop import db
 
 @pytest.mark.parametrize("n", range(2))
 def test_holds_thesibling(client, n):
     print("DATABASE=" + db.engine.url.database.rsplit("/", 1)[-1])
     client.post("/items", json={"name": "mine"})
-    time.sleep(1.5)
+    run_barrier.both_claimed()
     assert client.get("/items").json == ["mine"]
 """
     )

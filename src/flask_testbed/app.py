@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from .claims import test_databases_on_init
+from .claims import ClaimRequest, test_databases_on_init
 from .database.secrets import checked_parsing, scrub
 from .errors import TestbedError, one_line
 
@@ -19,13 +19,8 @@ from .errors import TestbedError, one_line
 def load_app(
     path: str,
     factory_argument: str | None,
-    database_url: str | None,
-    allow_any_database: bool,
     rootdir: Path,
-    role: str | None = None,
-    slot: int | None = None,
-    wait: bool = False,
-    say: Callable[[str], None] = print,
+    request: ClaimRequest,
     engines: bool = False,
 ) -> Flask:
     """Import ``module:attr`` and return the Flask app it names, in testing mode.
@@ -38,25 +33,18 @@ def load_app(
     ``create_engine`` is wrapped the same way (:mod:`.integrations.plain`).
     """
     with (
-        test_databases_on_init(database_url, allow_any_database, role, slot, wait, say),
-        _created_engines(engines, database_url, allow_any_database, role, slot, wait, say)
-        as created,
+        test_databases_on_init(request),
+        _created_engines(engines, request) as created,
         checked_parsing(),
     ):
-        app = _build_app(path, factory_argument, rootdir, database_url)
+        app = _build_app(path, factory_argument, rootdir, request.database_url)
         created.attach(app)
         return app
 
 
 @contextlib.contextmanager
 def building_app(
-    database_url: str | None,
-    allow_any_database: bool,
-    role: str | None = None,
-    slot: int | None = None,
-    wait: bool = False,
-    say: Callable[[str], None] = print,
-    engines: bool = False,
+    request: ClaimRequest, engines: bool = False
 ) -> Iterator[Callable[[Flask], None]]:
     """While the user's own code builds the app: every engine it makes is a test database's.
 
@@ -65,30 +53,21 @@ def building_app(
     yields hands a plain SQLAlchemy app the databases its engines were given.
     """
     with (
-        test_databases_on_init(database_url, allow_any_database, role, slot, wait, say),
-        _created_engines(engines, database_url, allow_any_database, role, slot, wait, say)
-        as created,
+        test_databases_on_init(request),
+        _created_engines(engines, request) as created,
         checked_parsing(),
     ):
         yield created.attach
 
 
 @contextlib.contextmanager
-def _created_engines(
-    engines: bool,
-    database_url: str | None,
-    allow_any: bool,
-    role: str | None,
-    slot: int | None,
-    wait: bool,
-    say: Callable[[str], None],
-) -> Iterator[Any]:
+def _created_engines(engines: bool, request: ClaimRequest) -> Iterator[Any]:
     from .integrations.plain import CreatedEngines, test_engines_on_create
 
     if not engines:
         yield CreatedEngines()  # nothing made, nothing to hand over
         return
-    with test_engines_on_create(database_url, allow_any, role, slot, wait, say) as created:
+    with test_engines_on_create(request) as created:
         yield created
 
 

@@ -11,6 +11,7 @@ before the first connection.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +70,41 @@ def test_database_urls(
     return plan
 
 
+@dataclass(frozen=True)
+class ClaimRequest:
+    """What a run asks of the servers: which test databases, and how to wait for them.
+
+    Built once from the settings and the run's place under xdist, and handed
+    to everything that may claim databases: the app's loading, a user's own
+    ``app`` fixture, engines made while the app loads, apps built later.
+    """
+
+    #: ``--testbed-db-url``: the default database's test URL, else the app's config decides
+    database_url: str | None = None
+    #: ``--testbed-allow-any-database``: names that do not look like test databases pass
+    allow_any: bool = False
+    #: the xdist worker's id, or the controller's role (its template); None outside xdist
+    role: str | None = None
+    #: on an xdist worker, the slot of databases its controller claimed
+    slot: int | None = None
+    #: wait for a run that holds the first names instead of taking the next slot (--reuse-db)
+    wait: bool = False
+    #: where the run's lines go
+    say: Callable[[str], None] = print
+
+    def urls(
+        self, config: Mapping[str, Any], slot: int = 1, layout: Layout = FLASK_SQLALCHEMY
+    ) -> dict[str | None, URL]:
+        """The test database of every bind in ``config``, in ``slot``."""
+        return test_database_urls(
+            config, self.database_url, self.allow_any, self.role, slot, layout
+        )
+
+    def without_database_url(self) -> ClaimRequest:
+        """The same request for the app's config alone (``database_url`` names one database)."""
+        return dataclasses.replace(self, database_url=None)
+
+
 @dataclass
 class Claim:
     """The databases a run took: where each bind goes, the run locks it holds, what it made."""
@@ -97,14 +133,7 @@ _MAX_SLOTS = 64
 
 
 def claim_test_databases(
-    app: Flask,
-    database_url: str | None,
-    allow_any: bool,
-    role: str | None = None,
-    slot: int | None = None,
-    wait: bool = False,
-    say: Callable[[str], None] = print,
-    layout: Layout = FLASK_SQLALCHEMY,
+    app: Flask, request: ClaimRequest, layout: Layout = FLASK_SQLALCHEMY
 ) -> Claim:
     """Choose this run's databases and lock them, before anything is created in them.
 
@@ -113,8 +142,9 @@ def claim_test_databases(
     run that holds them; any other run takes the next free slot at once, so
     two CI jobs on one server never wait for each other.
     """
+    slot, wait = request.slot, request.wait
     for candidate in [slot] if slot else range(1, _MAX_SLOTS + 1):
-        raw = test_database_urls(app.config, database_url, allow_any, role, candidate, layout)
+        raw = request.urls(app.config, candidate, layout)
         plan = {key: resolved_path(app, url, layout) for key, url in raw.items()}
         if layout.relative_to_instance and any(plan[key] is not url for key, url in raw.items()):
             # The extensions make the instance folder for a relative SQLite
@@ -126,7 +156,7 @@ def claim_test_databases(
         try:
             for lock in locks:
                 if wait or slot:
-                    lock.acquire(say)
+                    lock.acquire(request.say)
                 elif not lock.try_acquire():
                     break
                 taken.append(lock)
@@ -139,12 +169,9 @@ def claim_test_databases(
                 raise unreachable(key, lock.url, exc) from None
             raise
         if len(taken) == len(locks):
-            bases = [
-                resolved_path(app, url, layout)
-                for url in test_database_urls(
-                    app.config, database_url, allow_any, layout=layout
-                ).values()
-            ]
+            # The first slot's names, without the role: what leftovers are named after.
+            first = dataclasses.replace(request, role=None).urls(app.config, 1, layout)
+            bases = [resolved_path(app, url, layout) for url in first.values()]
             return Claim(plan, taken, candidate, list(dict.fromkeys(bases)))
         Claim(plan, taken, candidate).release()
         if wait:
@@ -208,16 +235,7 @@ def release_claim(app: Flask) -> None:
         claim.release()
 
 
-def use_test_databases(
-    app: Flask,
-    integration: Any,
-    database_url: str | None,
-    allow_any: bool,
-    role: str | None = None,
-    slot: int | None = None,
-    wait: bool = False,
-    say: Callable[[str], None] = print,
-) -> None:
+def use_test_databases(app: Flask, integration: Any, request: ClaimRequest) -> None:
     """Point an app whose engines already exist at this run's test databases.
 
     An extension reads its config once, in ``init_app``; for an app object
@@ -229,7 +247,7 @@ def use_test_databases(
         integration.check_urls(claim.plan)
         return
     layout = integration.layout
-    claim = claim_test_databases(app, database_url, allow_any, role, slot, wait, say, layout)
+    claim = claim_test_databases(app, request, layout)
     try:
         integration.check_urls(claim.plan)  # before any database is created for it
         prepare_test_databases(app, claim, layout)
@@ -251,14 +269,7 @@ def unreachable(key: str | None, url: Any, exc: BaseException) -> TestbedError:
 
 
 @contextlib.contextmanager
-def test_databases_on_init(
-    database_url: str | None,
-    allow_any: bool,
-    role: str | None,
-    slot: int | None,
-    wait: bool,
-    say: Callable[[str], None],
-) -> Iterator[None]:
+def test_databases_on_init(request: ClaimRequest) -> Iterator[None]:
     """While the user's code builds the app: redirect every ``init_app`` to test databases.
 
     The claims are released again if building the app fails: no lock of a
@@ -270,12 +281,10 @@ def test_databases_on_init(
 
     def wrapped(original: Callable[..., None], layout: Layout) -> Callable[..., None]:
         def init_app(self: Any, app: Flask, *args: Any, **kwargs: Any) -> None:
-            wanted = repr(test_database_urls(app.config, database_url, allow_any, role, 1, layout))
+            wanted = repr(request.urls(app.config, 1, layout))
             claim = claims.get(wanted)
             if claim is None:
-                claim = claims[wanted] = claim_test_databases(
-                    app, database_url, allow_any, role, slot, wait, say, layout
-                )
+                claim = claims[wanted] = claim_test_databases(app, request, layout)
             prepare_test_databases(app, claim, layout)
             original(self, app, *args, **kwargs)
 

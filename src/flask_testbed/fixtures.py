@@ -102,7 +102,7 @@ def _testbed(request: pytest.FixtureRequest, app: Flask) -> Iterator[Harness]:
     # The user's own `app` fixture: the harness is ours to run.
     try:
         harness = Harness(
-            app, request.config.stash[stash.SETTINGS], say=stash.announcer(request.config)
+            app, request.config.stash[stash.SETTINGS], parallel.claim_request(request.config)
         )
         harness.start()
     except TestbedError as exc:

@@ -7,7 +7,7 @@ The fixtures and hooks stay thin: they tell the harness where pytest is
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -15,7 +15,7 @@ from flask.ctx import AppContext
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from .claims import claim_of, release_claim, unreachable, use_test_databases
+from .claims import ClaimRequest, claim_of, release_claim, unreachable, use_test_databases
 from .config import Settings
 from .configstate import ConfigKeeper
 from .contexts import Contexts
@@ -58,20 +58,20 @@ class Harness(Scopes):
         self,
         app: Flask,
         settings: Settings,
-        say: Callable[[str], None] = print,
-        role: str | None = None,
+        request: ClaimRequest | None = None,
         templates: bool = False,
-        slot: int | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
-        self.say = say
+        #: what the run asks of the servers (the settings' URL, its role and slot under xdist)
+        self.request = request or ClaimRequest(
+            settings.database_url, settings.allow_any_database, wait=settings.reuse_db
+        )
+        self.say = self.request.say
         #: the xdist controller's TEMPLATE, else None (a worker knows its id itself)
-        self.role = role
+        self.role = self.request.role
         #: whether this worker's databases are cloned from the controller's templates
         self.templates = templates
-        #: on an xdist worker, the slot of databases its controller claimed
-        self.slot = slot
         #: where the app's engines, tables and sessions are
         self.integration: Integration = detect(app, settings)
         # Where code that has only the app finds it (ModelFactory's session).
@@ -108,16 +108,7 @@ class Harness(Scopes):
     def check(self) -> None:
         """Everything that can be wrong before the first statement: safety, then reachability."""
         with self.app.app_context():
-            use_test_databases(
-                self.app,
-                self.integration,
-                self.settings.database_url,
-                self.settings.allow_any_database,
-                self.role,
-                self.slot,
-                wait=self.settings.reuse_db,
-                say=self.say,
-            )
+            use_test_databases(self.app, self.integration, self.request)
             engines = dict(self.integration.engines)
             check_test_databases(
                 [(key, engine.url) for key, engine in engines.items()],
@@ -387,13 +378,7 @@ class Harness(Scopes):
         if self._later is None:
             claim = claim_of(self.app)
             assert claim is not None, "the run's databases are claimed before it starts"
-            self._later = LaterApps(
-                claim,
-                self.settings.database_url,
-                self.settings.allow_any_database,
-                self.role,
-                self._adopt_engines,
-            )
+            self._later = LaterApps(claim, self.request, self._adopt_engines)
         return self._later
 
     def _adopt_engines(self, engines: list[Any]) -> None:

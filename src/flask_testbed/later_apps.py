@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .claims import Claim, is_prepared, resolved_path, test_database_urls, write_urls
+from .claims import Claim, ClaimRequest, is_prepared, resolved_path, write_urls
 from .database.urls import is_in_memory, masked
 from .errors import TestbedError
 from .integrations.layouts import FLASK_SQLALCHEMY, Layout, extensions
@@ -27,17 +27,10 @@ class LaterApps:
     """
 
     def __init__(
-        self,
-        claim: Claim,
-        database_url: str | None,
-        allow_any: bool,
-        role: str | None,
-        on_engines: Callable[[list[Any]], None],
+        self, claim: Claim, request: ClaimRequest, on_engines: Callable[[list[Any]], None]
     ) -> None:
         self.claim = claim
-        self.database_url = database_url
-        self.allow_any = allow_any
-        self.role = role
+        self.request = request
         self.on_engines = on_engines
         #: each extension class with its own init_app, while installed
         self._originals: list[tuple[type, Any]] = []
@@ -69,10 +62,7 @@ class LaterApps:
     def redirect(self, app: Flask, layout: Layout = FLASK_SQLALCHEMY) -> None:
         plan = {
             key: resolved_path(app, url, layout)
-            for key, url in test_database_urls(
-                app.config, self.database_url, self.allow_any, self.role, self.claim.slot,
-                layout,
-            ).items()
+            for key, url in self.request.urls(app.config, self.claim.slot, layout).items()
         }
         ours = set(self.claim.plan.values())
         for key, url in plan.items():

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from . import stash
+from .claims import ClaimRequest
 from .database.naming import TEMPLATE
 from .errors import TestbedError
 from .harness import Harness
@@ -59,6 +60,19 @@ def database_role(config: pytest.Config) -> str | None:
 def database_slot(config: pytest.Config) -> int | None:
     """On a worker: the slot of databases its controller claimed (its names follow it)."""
     return getattr(config, "workerinput", {}).get(SLOT)
+
+
+def claim_request(config: pytest.Config) -> ClaimRequest:
+    """What this process asks of the servers: the settings, and its place under xdist."""
+    settings = config.stash[stash.SETTINGS]
+    return ClaimRequest(
+        database_url=settings.database_url,
+        allow_any=settings.allow_any_database,
+        role=database_role(config),
+        slot=database_slot(config),
+        wait=settings.reuse_db,
+        say=stash.announcer(config),
+    )
 
 
 def templates_ready(config: pytest.Config) -> bool:

@@ -28,7 +28,6 @@ from .stash import (
     RUN_ERROR,
     SETTINGS,
     STRATEGY,
-    announcer,
 )
 
 MARKER = "testbed"
@@ -128,30 +127,18 @@ def load_harness(config: pytest.Config) -> Harness | None:
     from .app import load_app
     from .claims import release_claim
 
-    role = parallel.database_role(config)
-    slot = parallel.database_slot(config)
-    say = announcer(config)
+    request = parallel.claim_request(config)
     app = None
     try:
         app = load_app(
             settings.app,
             settings.app_config,
-            settings.database_url,
-            settings.allow_any_database,
             config.rootpath,
-            role,
-            slot,
-            wait=settings.reuse_db,
-            say=say,
+            request,
             engines=bool(settings.engine),
         )
         harness = Harness(
-            app,
-            settings,
-            say=say,
-            role=role,
-            templates=parallel.templates_ready(config),
-            slot=slot,
+            app, settings, request, templates=parallel.templates_ready(config)
         )
         harness.check()
     except TestbedError as exc:
@@ -344,16 +331,8 @@ def _building_own_app(config: pytest.Config):
     """While the user's session-scoped ``app`` fixture runs: its engines go to test databases."""
     from .app import building_app
 
-    settings = config.stash[SETTINGS]
-    return building_app(
-        settings.database_url,
-        settings.allow_any_database,
-        parallel.database_role(config),
-        parallel.database_slot(config),
-        wait=settings.reuse_db,
-        say=announcer(config),
-        engines=bool(settings.engine),
-    )
+    return building_app(parallel.claim_request(config), engines=bool(config.stash[SETTINGS].engine))
+
 
 
 def _drop_idle_fixtures(item: pytest.Item, database: bool) -> None:

@@ -24,7 +24,7 @@ import contextvars
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.engine
@@ -37,6 +37,9 @@ from ..database.urls import masked
 from ..errors import TestbedError
 from .base import Held, Integration
 from .layouts import Layout
+
+if TYPE_CHECKING:
+    from ..claims import ClaimRequest
 
 
 class EnginesLayout(Layout):
@@ -255,21 +258,14 @@ class CreatedEngines:
 
 
 @contextlib.contextmanager
-def test_engines_on_create(
-    database_url: str | None,
-    allow_any: bool,
-    role: str | None,
-    slot: int | None,
-    wait: bool,
-    say: Callable[[str], None],
-) -> Iterator[CreatedEngines]:
+def test_engines_on_create(request: ClaimRequest) -> Iterator[CreatedEngines]:
     """While the app loads: every engine the app's code makes is on a test database.
 
     ``testbed_database_url`` replaces the URL of the first engine made (the
     app's default); each URL gets its test database as the extensions' do
     (``test_<name>``, per worker, per slot), claimed and created if missing.
     """
-    from ..claims import claim_test_databases, prepare_test_databases, test_database_urls
+    from ..claims import claim_test_databases, prepare_test_databases
 
     created = CreatedEngines()
     original = sa.create_engine
@@ -279,13 +275,14 @@ def test_engines_on_create(
         caller = sys._getframe(1).f_globals.get("__name__", "")
         if caller.startswith(("flask_testbed", "sqlalchemy")):
             return original(url, *args, **kwargs)  # the plugin's own engines
-        explicit = database_url if not created.claims else None
+        # The configured URL is the first engine's (the app's default) alone.
+        asked = request.without_database_url() if created.claims else request
         source = SimpleNamespace(config={"url": url}, extensions={})
-        wanted = repr(test_database_urls(source.config, explicit, allow_any, role, 1, layout))
+        wanted = repr(asked.urls(source.config, 1, layout))
         claim = created.claims.get(wanted)
         if claim is None:
             claim = created.claims[wanted] = claim_test_databases(
-                source, explicit, allow_any, role, slot, wait, say, layout  # type: ignore[arg-type]
+                source, asked, layout  # type: ignore[arg-type]
             )
             prepare_test_databases(source, claim, layout)  # type: ignore[arg-type]
         return original(claim.plan[None], *args, **kwargs)
