@@ -17,7 +17,8 @@ import os
 import pytest
 import sqlalchemy as sa
 from flask_testbed import fastpaths, wider
-from flask_testbed.database import dialects, secrets
+from flask_testbed.database import backends, secrets
+from flask_testbed.database.backends.mysql import _pymysql_socket
 from shop import Item, db, names
 
 OFF = os.environ["TESTBED_FASTPATHS_OFF"]
@@ -64,7 +65,7 @@ def test_3_the_path_taken(request, client):
         wrapped = sa.engine.url._parse_url is not original
     assert wrapped is fastpaths.enabled("sqlalchemy-url-check")
     dbapi = connection.connection.dbapi_connection
-    backend = dialects.backend_for(db.engine)
+    backend = backends.backend_for(db.engine)
     reply = backend.send_script(dbapi, ["SELECT 1"])
     if reply is not None:
         reply()
@@ -73,7 +74,7 @@ def test_3_the_path_taken(request, client):
     if pipelined is not None and not fastpaths.enabled(pipelined):
         assert reply is None
     if db.engine.dialect.name == "mysql":
-        found = dialects._pymysql_socket(dbapi)
+        found = _pymysql_socket(dbapi)
         assert (found is None) is (not fastpaths.enabled("pymysql-fork-socket"))
 
 

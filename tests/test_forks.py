@@ -136,10 +136,10 @@ def test_a_forked_child_cannot_use_the_pinned_connection(shop, backend, buried):
         expected += 1
     if not buried:
         files["conftest"] = (
-            "from flask_testbed.database import dialects\n"
-            "dialects.Backend.socket_of = lambda self, connection: None\n"
-            "dialects.PostgreSQLBackend.socket_of = dialects.Backend.socket_of\n"
-            "dialects.MySQLBackend.socket_of = dialects.Backend.socket_of\n"
+            "from flask_testbed.database import backends\n"
+            "backends.Backend.socket_of = lambda self, connection: None\n"
+            "backends.PostgreSQLBackend.socket_of = backends.Backend.socket_of\n"
+            "backends.MySQLBackend.socket_of = backends.Backend.socket_of\n"
         )
     result = shop.run_subprocess("-p", "no:randomly", timeout=120, **files)
     result.assert_outcomes(passed=expected)
@@ -157,7 +157,7 @@ def test_under_truncate_a_forked_child_gets_its_own_connection(shop, backend):
 
 def test_pymysql_socket_is_found_and_its_absence_falls_back(backend):
     """The one private attribute read (PyMySQL's ``_sock``) and its fallback."""
-    from flask_testbed.database.dialects import _pymysql_socket
+    from flask_testbed.database.backends.mysql import _pymysql_socket
 
     assert _pymysql_socket(object()) is None
     if backend != "mariadb":

@@ -51,19 +51,19 @@ def _direct_savepoints() -> str | None:
 
 
 def _psycopg_pipelined() -> str | None:
-    from .database.dialects import psycopg_can_pipeline
+    from .database.backends.postgresql import psycopg_can_pipeline
 
     return psycopg_can_pipeline()
 
 
 def _pymysql_pipelined() -> str | None:
-    from .database.dialects import pymysql_can_pipeline
+    from .database.backends.mysql import pymysql_can_pipeline
 
     return pymysql_can_pipeline()
 
 
 def _pymysql_socket() -> str | None:
-    from .database.dialects import pymysql_keeps_socket
+    from .database.backends.mysql import pymysql_keeps_socket
 
     return pymysql_keeps_socket()
 

@@ -20,7 +20,7 @@ from .config import Settings
 from .configstate import ConfigKeeper
 from .contexts import Contexts
 from .database import migrations
-from .database.dialects import CannotClone, backend_for
+from .database.backends import CannotClone, backend_for
 from .database.inventory import DropBlocked, Inventory
 from .database.naming import is_in_memory, template_url, test_database_url, xdist_worker
 from .database.safety import check_test_databases

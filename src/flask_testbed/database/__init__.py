@@ -1,1 +1,1 @@
-"""Everything that knows about database servers: URLs, safety, schema, dialects."""
+"""Everything that knows about database servers: URLs, safety, schema, backends."""

@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL
 
 from ..errors import TestbedError
 from . import fingerprint, ownership
-from .dialects import Blocker, Relation, backend_for
+from .backends import Blocker, Relation, backend_for
 from .naming import is_in_memory
 from .urls import masked
 

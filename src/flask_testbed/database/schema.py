@@ -15,7 +15,7 @@ from sqlalchemy.orm import close_all_sessions
 
 from ..errors import TestbedError
 from . import fingerprint
-from .dialects import backend_for
+from .backends import backend_for
 from .inventory import MIGRATION_VERSIONS, Inventory
 from .urls import is_in_memory, masked
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, MetaData
 
 from ..errors import TestbedError
-from .dialects import CannotMap, backend_for
+from .backends import CannotMap, backend_for
 from .urls import masked
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from . import ownership
-from .dialects import Backend, CannotClone, backend_for
+from .backends import Backend, CannotClone, backend_for
 from .schema import lock_timeout
 from .urls import is_in_memory, sqlite_path
 
@@ -100,7 +100,7 @@ def drop_database(url: URL) -> None:
 def clone_database(source: URL, target: URL) -> None:
     """Make ``target`` a copy of ``source``; nothing may be connected to either.
 
-    Raises :class:`~.dialects.CannotClone` when the backend cannot copy this
+    Raises :class:`~.backends.CannotClone` when the backend cannot copy this
     database faithfully.
     """
     if source.get_backend_name() == "sqlite":

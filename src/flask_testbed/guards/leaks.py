@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..database.dialects import backend_for, qualified_name
+from ..database.backends import backend_for, qualified_name
 from ..database.own_engines import keep_apart
 from ..database.schema import binds
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import close_all_sessions
 
-from ..database.dialects import backend_for
+from ..database.backends import backend_for
 from ..database.inventory import Inventory
 from ..database.schema import binds, create_schema, empty_all, maintenance
 from ..database.schema import reset_sequences as reset_all_sequences

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, ResourceClosedError
 
 from .. import fastpaths
-from ..database.dialects import backend_for
+from ..database.backends import backend_for
 from ..guards import forks
 from ..guards.callers import check_caller
 from . import turns
