@@ -160,8 +160,8 @@ class LiteIntegration(Integration):
             raise TestbedError(
                 f"the app {app.import_name!r} served a request before the plugin could point its "
                 "Flask-SQLAlchemy-Lite engines at the test databases, and Flask refuses to set "
-                "it up again: build the app in testbed_app or in a session-scoped app fixture, "
-                "and send it no request before the tests do"
+                "it up again: build it in the factory testbed_app names or in the session-scoped "
+                "app fixture itself, and send it no request before the tests do"
             ) from None
         finally:
             app.teardown_appcontext_funcs[:] = teardowns
