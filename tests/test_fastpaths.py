@@ -169,3 +169,17 @@ def test_a_detector_that_fails_leaves_its_path_off_and_the_run_going(monkeypatch
         assert fastpaths.evaluate() == {path.name: "detection failed: RuntimeError: surprise"}
     finally:
         fastpaths.restore(before)
+
+
+def test_the_lite_detector_names_what_is_missing(monkeypatch):
+    from flask_sqlalchemy_lite import _extension
+
+    from flask_testbed.integrations.lite import keeps_private_state
+
+    assert keeps_private_state() is None
+    monkeypatch.delattr(_extension, "_close_sessions")
+    monkeypatch.setattr(_extension.SQLAlchemy, "__init__", lambda self: None)
+    assert keeps_private_state() == (
+        "Flask-SQLAlchemy-Lite has no SQLAlchemy._app_state/_engine_options, "
+        "no _close_sessions of g._sqlalchemy_sessions"
+    )

@@ -1,7 +1,7 @@
 """Every use of another library's private API, named, detected once, and reportable.
 
-The plugin reaches into SQLAlchemy, the Flask extensions, the drivers and
-pytest where their public API is slower or silent. Each such use is a fast path here: what it speeds up
+The plugin reaches into SQLAlchemy, the drivers and pytest where their public
+API is slower or silent. Each such use is a fast path here: what it speeds up
 (or makes possible), what it needs, and the detector deciding whether this
 run's versions still offer it. :func:`evaluate` runs every detector once, at
 start-up (``pytest_configure``); each use asks :func:`enabled` and otherwise

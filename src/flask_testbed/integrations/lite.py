@@ -130,26 +130,29 @@ class LiteIntegration(Integration):
 
     def use_urls(self, plan: Mapping[str | None, URL]) -> None:
         """Make the engines again from the rewritten config; the sessionmaker binds the new ones."""
-        current, maker = self._engines_and_sessionmaker()
-        engines = dict(current)  # the extension's own dict: replaced, on either path
+        engines, _maker = self._engines_and_sessionmaker()
         wanted = {(LITE_DEFAULT if key is None else key): url for key, url in plan.items()}
         if all(name in engines and engines[name].url == url for name, url in wanted.items()):
             return
         if fastpaths.enabled(FAST_PATH):
             _make_engines_again(self.db, self.app)
         else:
-            self._init_again(engines, maker)
+            self._init_again()
 
-    def _init_again(self, engines: Mapping[str, Engine], maker: Any) -> None:
+    def _init_again(self) -> None:
         """The public way to new engines: ``init_app`` again, its registrations undone.
 
         ``init_app`` reads the config, which holds the test URLs by now. What
         it registers again (a teardown, a shell context processor) would run
-        twice; what the app configured on the old sessionmaker (its options,
-        the listeners on its class) would be lost: both are put back.
+        twice; what the app configured on the old sessionmakers (their
+        options, the listeners on their class) would be lost: both are put
+        back. The async engines are made again too, on the same URLs: the old
+        ones are left as they are (disposing one needs an event loop).
         """
         app, db = self.app, self.db
-        for engine in engines.values():
+        with self._app_context():
+            before = _makers(db)
+        for engine in before[0][1].values():
             engine.dispose()
         teardowns = list(app.teardown_appcontext_funcs)
         shell = list(app.shell_context_processors)
@@ -166,14 +169,32 @@ class LiteIntegration(Integration):
         finally:
             app.teardown_appcontext_funcs[:] = teardowns
             app.shell_context_processors[:] = shell
-        new_engines, new_maker = self._engines_and_sessionmaker()
-        moved = {engines[name]: new_engines[name] for name in engines if name in new_engines}
-        options = {key: value for key, value in maker.kw.items() if key not in ("bind", "binds")}
-        # The extension resolves the engine names of "binds" in place, in the
-        # options it keeps: the second init_app finds the old engines there.
-        binds = {key: moved.get(bind, bind) for key, bind in (maker.kw.get("binds") or {}).items()}
-        new_maker.configure(**options, **({"binds": binds} if binds else {}))
-        new_maker.class_ = maker.class_
+        with self._app_context():
+            after = _makers(db)
+        moved = {
+            engine: new[name]
+            for (_old_maker, old), (_new_maker, new) in zip(before, after, strict=True)
+            for name, engine in old.items()
+            if name in new
+        }
+        for (old_maker, _old), (new_maker, _new) in zip(before, after, strict=True):
+            _carry_over(old_maker, new_maker, moved)
+
+
+def _makers(db: SQLAlchemy) -> list[tuple[Any, dict[str, Any]]]:
+    """The current app's sessionmaker and its engines, then the async ones."""
+    return [(db.sessionmaker, dict(db.engines)), (db.async_sessionmaker, dict(db.async_engines))]
+
+
+def _carry_over(old: Any, new: Any, moved: Mapping[Any, Any]) -> None:
+    """What the app configured on a sessionmaker ``init_app`` replaced, on the new engines."""
+    options = {key: value for key, value in old.kw.items() if key not in ("bind", "binds")}
+    # The extension resolves the engine names of "binds" in place, in the
+    # options it keeps: a second init_app finds the old engines there.
+    binds = {key: moved.get(bind, bind) for key, bind in (old.kw.get("binds") or {}).items()}
+    new.configure(**options, **({"binds": binds} if binds else {}))
+    # The listeners set on the sessionmaker (event.listen(db.sessionmaker, ...)) are its class's.
+    new.class_ = old.class_
 
 
 class _ExtensionSessions:
@@ -234,6 +255,9 @@ class _OwnSessions:
             funcs.insert(0, self.close)
 
     def uninstall(self) -> None:
+        if in_app_context(self.app):
+            # The run's context pops after this: the teardown that would close them is gone.
+            self._close(None)
         if vars(self.db).get("get_session") is self.get_session:
             del self.db.get_session
         funcs = self.app.teardown_appcontext_funcs
@@ -280,15 +304,15 @@ def keeps_private_state() -> str | None:
     close = getattr(_extension, "_close_sessions", None)
     state = getattr(_extension, "_State", None)
     checks = {
-        "SQLAlchemy._app_state, _engine_options": {"_app_state", "_engine_options"}
+        "SQLAlchemy._app_state/_engine_options": {"_app_state", "_engine_options"}
         <= set(SQLAlchemy.__init__.__code__.co_names),
-        "_State.engines, sessionmaker": {"engines", "sessionmaker"}
+        "_State.engines/sessionmaker": {"engines", "sessionmaker"}
         <= set(getattr(state, "__annotations__", ())),
         "_make._make_engines": callable(getattr(_make, "_make_engines", None)),
-        "_close_sessions on g._sqlalchemy_sessions": close is not None
+        "_close_sessions of g._sqlalchemy_sessions": close is not None
         and _EXTENSION_SESSIONS in close.__code__.co_consts,
-        "get_session on g._sqlalchemy_sessions": _EXTENSION_SESSIONS
+        "get_session in g._sqlalchemy_sessions": _EXTENSION_SESSIONS
         in SQLAlchemy.get_session.__code__.co_consts,
     }
     missing = [name for name, found in checks.items() if not found]
-    return f"Flask-SQLAlchemy-Lite has no {'; no '.join(missing)}" if missing else None
+    return f"Flask-SQLAlchemy-Lite has no {', no '.join(missing)}" if missing else None
