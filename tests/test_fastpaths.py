@@ -111,12 +111,19 @@ ON_BACKEND = {
     "pymysql-pipelined-rollback": {"mariadb"},
     "pymysql-fork-socket": {"mariadb"},
 }
+#: the fast paths the shop (a Flask-SQLAlchemy app) never takes, and where they are forced off
+ELSEWHERE = {
+    "flask-sqlalchemy-lite-state": "used by Flask-SQLAlchemy-Lite apps only; "
+    "tests/test_integrations.py forces it off",
+}
 
 
 @pytest.mark.parametrize("off", [*sorted(fastpaths.NAMES), "all"])
 def test_with_a_fast_path_forced_off_the_tests_pass_on_its_public_path(
     shop, backend, monkeypatch, off
 ):
+    if off in ELSEWHERE:
+        pytest.skip(ELSEWHERE[off])
     if backend not in ON_BACKEND.get(off, {backend}):
         pytest.skip(f"{off} is used on {', '.join(sorted(ON_BACKEND[off]))} only")
     monkeypatch.setenv(fastpaths.OFF_VARIABLE, off)
@@ -241,7 +248,22 @@ def test_on_the_public_path_an_app_that_served_a_request_already_is_one_line(
     shop.pytester.makeini("[pytest]\ntestbed_app = conftest:app\n")
     result = shop.run(test_never="def test_never_runs(client):\n    pass\n")
     assert one_error_line(result) == (
-        "ERROR: Flask-SQLAlchemy cannot be set up again on app 'shop', which has served a "
-        "request already: build the app in the factory testbed_app names, or serve no "
-        "request before the tests"
+        "ERROR: the app 'shop' served a request before the plugin could point its "
+        "Flask-SQLAlchemy engines at the test databases, and Flask refuses to set it up "
+        "again: build it in the factory testbed_app names or in the session-scoped app fixture "
+        "itself, and send it no request before the tests do"
+    )
+
+
+def test_the_lite_detector_names_what_is_missing(monkeypatch):
+    from flask_sqlalchemy_lite import _extension
+
+    from flask_testbed.integrations.lite import keeps_private_state
+
+    assert keeps_private_state() is None
+    monkeypatch.delattr(_extension, "_close_sessions")
+    monkeypatch.setattr(_extension.SQLAlchemy, "__init__", lambda self: None)
+    assert keeps_private_state() == (
+        "Flask-SQLAlchemy-Lite has no SQLAlchemy._app_state/_engine_options, "
+        "no _close_sessions closing g._sqlalchemy_sessions"
     )

@@ -8,6 +8,7 @@ suites through ``kind.py``: the models, ``session()``, ``engine(name)``,
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from conftest import APPS
 
 KINDS = {
@@ -387,6 +388,167 @@ def test_a_lite_app_without_metadata_is_told_what_to_set(pytester: pytest.Pytest
     line = one_error_line(project.run(test_any="def test_any(client):\n    pass\n"))
     assert "uses Flask-SQLAlchemy-Lite, which has no metadata of its own" in line
     assert "testbed_metadata" in line
+
+
+#: the fast path of Flask-SQLAlchemy-Lite's private API, and its public path
+LITE_STATE = "flask-sqlalchemy-lite-state"
+
+LITE_PATH_TAKEN = """
+import os
+
+from flask import g
+from sqlalchemy import func, select
+from flask_testbed import fastpaths
+from flask_testbed.integrations.lite import FAST_PATH, OWN_SESSIONS
+from lite import ItemHistory, db
+
+PUBLIC = os.environ.get(fastpaths.OFF_VARIABLE) == FAST_PATH
+
+
+def test_the_path_taken(app, client, db_session):
+    assert fastpaths.enabled(FAST_PATH) is not PUBLIC
+    assert ("get_session" in vars(db)) is PUBLIC
+    assert db_session is db.session is db.get_session()
+    assert (OWN_SESSIONS in g) is PUBLIC
+    assert ("_sqlalchemy_sessions" in g) is not PUBLIC
+    with app.app_context():
+        named = db.get_session("named")
+        assert named is db.get_session("named") and named is not db_session
+        named.execute(select(1))
+        assert named.in_transaction()
+        assert (OWN_SESSIONS in g) is PUBLIC
+        assert ("_sqlalchemy_sessions" in g) is not PUBLIC
+    assert not named.in_transaction()  # closed at the end of its context
+    # The app's listener on db.sessionmaker still writes the history in the flush.
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+    assert db_session.scalar(select(func.count()).select_from(ItemHistory)) == 1
+"""
+
+FORGETFUL = """
+import pytest
+from flask_testbed import UncommittedChangesError
+
+def test_forgotten_commit(client):
+    with pytest.raises(UncommittedChangesError, match="Item: 1 new"):
+        client.post("/items/forgetful", json={"name": "lost"})
+    assert client.get("/items").json == []
+"""
+
+SESSION_DATA_LEFT = """
+def test_only_the_session_data_is_left(client):
+    assert client.get("/items").json == ["session-wide"]
+"""
+
+
+@pytest.fixture
+def lite(pytester: pytest.Pytester, database_url: str, audit_url: str) -> Kind:
+    return Kind(pytester, "lite", database_url, audit_url)
+
+
+def lite_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Lite fast path as the run finds it ("fast"), or forced off ("public")."""
+    from flask_testbed import fastpaths
+
+    if path == "public":
+        monkeypatch.setenv(fastpaths.OFF_VARIABLE, LITE_STATE)
+    else:
+        monkeypatch.delenv(fastpaths.OFF_VARIABLE, raising=False)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("path", ["fast", "public"])
+def test_lite_isolation_holds_on_the_fast_and_the_public_path(lite, monkeypatch, path, strategy):
+    lite_path(path, monkeypatch)
+    files = {"test_a_path": LITE_PATH_TAKEN, "test_b_paths": EVERY_PATH, "test_c_lost": FORGETFUL}
+    if strategy == "transaction":  # session data under a wiping strategy is refused
+        files.update(test_d_scoped=SCOPED_DATA, test_e_after=SESSION_DATA_LEFT)
+    result = lite.run(
+        f"--testbed-strategy={strategy}", "--testbed-check-leaks", "--testbed-uncommitted=error",
+        "-W", "error::sqlalchemy.exc.SAWarning", **files,
+    )
+    result.assert_outcomes(passed=8 if strategy == "transaction" else 4)
+
+
+BUILT_EARLY = """
+import pytest
+from lite import create_app
+
+# Built at import, before the plugin sees it: its engines are made on the app's own URLs.
+APP = create_app()
+{served}
+
+@pytest.fixture(scope="session")
+def app():
+    return APP
+"""
+
+ON_TEST_DATABASES = """
+import os
+
+from sqlalchemy import make_url
+from conftest import APP
+from kind import engine
+
+
+def test_its_engines_are_made_again_on_the_test_databases(client):
+    for name, variable in ((None, "SHOP_DATABASE_URL"), ("audit", "SHOP_AUDIT_URL")):
+        assert engine(name).url != make_url(os.environ[variable])
+        assert "test" in engine(name).url.database
+    # init_app's registrations are not repeated.
+    teardowns = [func.__name__ for func in APP.teardown_appcontext_funcs]
+    assert teardowns.count("_close_sessions") == 1, teardowns
+    shell = [func.__name__ for func in APP.shell_context_processors]
+    assert shell.count("add_models_to_shell") == 1, shell
+"""
+
+
+@pytest.mark.parametrize("path", ["fast", "public"])
+def test_a_lite_app_built_before_the_plugin_sees_it_gets_the_test_databases(
+    lite, backend, monkeypatch, tmp_path, path
+):
+    from conftest import own
+
+    lite_path(path, monkeypatch)
+    lite.pytester.makeini(
+        "[pytest]\ntestbed_metadata = lite:Base.metadata audit=lite:AuditBase.metadata\n"
+    )
+    # Neither is a test database: both engines are made again, on test databases of their own.
+    lite.env["SHOP_DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.db'}"
+    if backend == "sqlite":
+        lite.env["SHOP_AUDIT_URL"] = f"sqlite:///{tmp_path / 'audit.db'}"
+    else:
+        audit = sa.make_url(lite.env["SHOP_AUDIT_URL"]).set(database=own("liteaudit"))
+        lite.env["SHOP_AUDIT_URL"] = audit.render_as_string(hide_password=False)
+    result = lite.run(
+        "--testbed-check-leaks", "-W", "error::sqlalchemy.exc.SAWarning",
+        conftest=BUILT_EARLY.format(served=""), test_a_path=LITE_PATH_TAKEN,
+        test_b_paths=EVERY_PATH, test_c_urls=ON_TEST_DATABASES,
+    )
+    result.assert_outcomes(passed=4)
+    assert not (tmp_path / "shop.db").exists()
+    assert not (tmp_path / "audit.db").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # Flask's refusal is the same on every backend
+def test_a_lite_app_that_served_a_request_before_the_plugin_is_told_what_to_do(
+    lite, monkeypatch, tmp_path
+):
+    lite_path("public", monkeypatch)
+    lite.pytester.makeini("[pytest]\ntestbed_metadata = lite:Base.metadata\n")
+    lite.env["SHOP_DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.db'}"
+    result = lite.run(
+        conftest=BUILT_EARLY.format(served='APP.test_client().get("/nowhere")'),
+        test_any="def test_any(client):\n    pass\n",
+    )
+    from conftest import one_error_line
+
+    assert one_error_line(result) == (
+        "ERROR: the app 'lite' served a request before the plugin could point its "
+        "Flask-SQLAlchemy-Lite engines at the test databases, and Flask refuses to set it up "
+        "again: build it in the factory testbed_app names or in the session-scoped app fixture "
+        "itself, and send it no request before the tests do"
+    )
+    assert not (tmp_path / "shop.db").exists()
 
 
 GUARDED = """

@@ -98,6 +98,12 @@ def _fixture_definitions() -> str | None:
     return fixture_lookup()
 
 
+def _lite_state() -> str | None:
+    from .integrations.lite import keeps_private_state
+
+    return keeps_private_state()
+
+
 REGISTRY: tuple[FastPath, ...] = (
     FastPath(
         "statement-lock",
@@ -166,6 +172,15 @@ REGISTRY: tuple[FastPath, ...] = (
         "pytest 8.0+ Item._fixtureinfo, Session._fixturemanager.getfixturedefs",
         _fixture_definitions,
     ),
+    FastPath(
+        "flask-sqlalchemy-lite-state",
+        "a Lite app's engines and sessionmaker read without an app context, its engines made "
+        "again in place (an app built before the plugin saw it), its sessions kept and closed "
+        "by the extension itself (else init_app again, and a get_session of the plugin's own)",
+        "Flask-SQLAlchemy-Lite 0.2 SQLAlchemy._app_state, _engine_options, _State, "
+        "_make._make_engines, _extension._close_sessions, g._sqlalchemy_sessions",
+        _lite_state,
+    ),
 )
 
 NAMES = frozenset(path.name for path in REGISTRY)
@@ -227,6 +242,7 @@ DISTRIBUTIONS = (
     "Flask",
     "Werkzeug",
     "Flask-SQLAlchemy",
+    "Flask-SQLAlchemy-Lite",
     "SQLAlchemy",
     "pytest",
     "psycopg",

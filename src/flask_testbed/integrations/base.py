@@ -140,9 +140,10 @@ def init_again(app: Flask, extension: Any, name: str) -> None:
         # are still the old ones, so the run must not go on.
         app.extensions["sqlalchemy"] = extension
         raise TestbedError(
-            f"{name} cannot be set up again on app {app.name!r}, which has served a request "
-            "already: build the app in the factory testbed_app names, or serve no request "
-            "before the tests"
+            f"the app {app.import_name!r} served a request before the plugin could point its "
+            f"{name} engines at the test databases, and Flask refuses to set it up again: "
+            "build it in the factory testbed_app names or in the session-scoped app fixture "
+            "itself, and send it no request before the tests do"
         ) from None
     finally:
         app.teardown_appcontext_funcs[:] = teardowns
