@@ -160,9 +160,17 @@ def test_2_is_anonymous(app, client):
     with app.test_request_context():
         assert current_user.is_anonymous
     assert client.get("/whoami").json == {"user": None}
+
+def test_3_logs_in_without_the_database(app):
+    with app.test_request_context():
+        login_user(User("bob"))
+
+def test_4_is_anonymous_without_the_database(app):
+    with app.test_request_context():
+        assert current_user.is_anonymous
 """,
     )
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=4)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # in-process state: the database plays no part

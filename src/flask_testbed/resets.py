@@ -1,9 +1,11 @@
 """After each database test: empty the in-memory state that would outlive it.
 
 The database is rolled back by the isolation; what an app keeps in the process
-itself (rate-limit counters, a cache, a mail outbox, the logged-in user cached
-on ``g``) is not, and leaks from test to test: a "1 per minute" route passes
-alone and fails after another test used it. Three sources, run in this order:
+itself (rate-limit counters, a cache, a mail outbox) is not, and leaks from
+test to test: a "1 per minute" route passes alone and fails after another test
+used it. (What lives on ``g``, as flask-login's cached user, needs nothing:
+each test and each request has an app context of its own.) Three sources, run
+in this order:
 
 - built-in resets for the extensions found on the app, each only for state that
   lives in this process (a Redis or Memcached store, or a cache directory, may
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, g, has_app_context
+from flask import Flask
 
 from .errors import TestbedError, one_line
 
@@ -106,8 +108,6 @@ def builtin_resets(app: Flask) -> list[Reset]:
     found: list[Reset] = []
     if extensions.get("limiter"):
         found.append(reset_limiter_storage)
-    if getattr(app, "login_manager", None) is not None:
-        found.append(forget_logged_in_user)
     if extensions.get("cache"):
         found.append(clear_in_process_caches)
     if "mailman" in extensions:
@@ -131,17 +131,6 @@ def reset_limiter_storage(app: Flask) -> None:
             continue
         if isinstance(storage, MemoryStorage):
             storage.reset()
-
-
-def forget_logged_in_user(app: Flask) -> None:
-    """flask-login: drop the user it caches on ``g`` (``g._login_user``).
-
-    ``current_user`` reads that cache before the session cookie: a user logged
-    in by one test (``login_user`` outside a request) would stay logged in for
-    the next one as long as the app context lives.
-    """
-    if has_app_context():
-        g.pop("_login_user", None)
 
 
 def clear_in_process_caches(app: Flask) -> None:
