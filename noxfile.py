@@ -57,7 +57,9 @@ def _install(session: nox.Session, *pins: str) -> None:
 def _run_suite(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
     # Server databases named after the session: sessions may run side by side.
-    session.env["TESTBED_TEST_RUN_NAME"] = session.name
+    # ("tests-3.12" becomes "py3.12": a name with "test" in it looks like a test
+    # database's, and the suite's stand-ins for development databases would too.)
+    session.env["TESTBED_TEST_RUN_NAME"] = session.name.replace("tests-", "py")
     session.run("pytest", "--testbed-info")
     session.run("pytest", *(session.posargs or DEFAULT_PYTEST_ARGS))
 

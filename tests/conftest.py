@@ -39,6 +39,11 @@ for _variable in ("PYTEST_XDIST_TESTRUNUID", "PYTEST_XDIST_WORKER_COUNT"):
 #: A name for this run of the suite, where two run at once on the same servers
 #: (the compatibility matrix's sessions): their databases are then apart too.
 RUN_NAME = re.sub(r"\W", "_", os.environ.get("TESTBED_TEST_RUN_NAME", "")).lower()
+if "test" in RUN_NAME:
+    raise pytest.UsageError(
+        f"TESTBED_TEST_RUN_NAME={RUN_NAME!r} contains 'test': the suite's stand-ins for "
+        "development databases would then look like test databases; choose another name"
+    )
 
 
 def own(name: str) -> str:
