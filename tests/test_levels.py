@@ -164,7 +164,9 @@ def test_the_run_ends_with_counts_and_time_per_level(shop, workers):
     # test_pure_with_plain_fixtures sleeps 0.1 s in its fixture's setup, its
     # body and its fixture's teardown: all three count.
     assert counts["unit"][1] >= 0.3, counts
-    assert counts["unit"][1] < 5, counts
+    # And nothing but the tests: no more than the run lasted on each process that
+    # ran tests (a bound measured in the same run, however loaded the machine).
+    assert counts["unit"][1] <= result.duration * max(1, workers), (counts, result.duration)
     assert_just_above_the_outcome_line(result)
 
 
