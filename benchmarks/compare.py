@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=300)
     parser.add_argument("--requests", type=_positive, default=1,
                         help="requests per test, POST and GET in turn (default 1)")
+    parser.add_argument("--loads", choices=("get", "query"), default="get",
+                        help="how the views load their row: session.get (default) or a SELECT "
+                        "that runs whatever the session holds (same SQL for every revision)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lockstep", action="store_true",
                         help="run the revisions side by side, one test each in turn, and give "
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         approaches = [floors.get(rev) or plugin for rev in args.revisions]
         # One project per revision: side by side, each writes its timings in its own.
         projects = [prepare(workdir / f"run{index}", approach, args.tables, args.tests,
-                            args.requests) for index, approach in enumerate(approaches)]
+                            args.requests, args.loads)
+                    for index, approach in enumerate(approaches)]
         # Each revision is exported once; the runs then only switch between them.
         labels: list[str] = []
         plugins: list[Path | None] = []
@@ -104,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                     into.append(result)
             how = "side by side, one test each in turn" if args.lockstep else "each run freely"
             print(f"# {args.strategy} on {bench.version()}, T={args.tables}, N={args.tests}, "
-                  f"{args.requests} request(s) per test, {args.rounds} rounds, {how}\n")
+                  f"{args.requests} request(s) per test (views: {args.loads}), "
+                  f"{args.rounds} rounds, {how}\n")
             print(table(labels, runs, args.lockstep))
         finally:
             bench.drop()

@@ -36,7 +36,15 @@ def main(argv: list[str] | None = None) -> int:
                         default="transaction")
     parser.add_argument("--tables", type=int, default=50)
     parser.add_argument("--tests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=1,
+                        help="requests per test (see benchmarks.synth); more show a request's path")
+    parser.add_argument("--loads", choices=("get", "query"), default="get",
+                        help="how the views load their row: session.get (default) or a SELECT "
+                        "that runs whatever the session holds (same SQL for every revision)")
     parser.add_argument("--top", type=int, default=25, help="rows of the cProfile listing")
+    parser.add_argument("--everything", action="store_true",
+                        help="list every function in the cProfile table (Flask's, SQLAlchemy's, "
+                        "the driver's), not only the plugin's")
     parser.add_argument("--url", default=None, help="a database on the server (default: env)")
     parser.add_argument("--plugin-rev", default=None, metavar="REV",
                         help="profile the plugin as committed at this git revision")
@@ -49,16 +57,17 @@ def main(argv: list[str] | None = None) -> int:
             revision = ", plugin at " + use_plugin_revision(args.plugin_rev, workdir / "plugin")
         bench = BenchDatabase(args.backend, workdir / "db",
                               args.url or DEFAULT_URLS.get(args.backend))
-        project = prepare(workdir / "project", approach, args.tables, args.tests)
+        project = prepare(workdir / "project", approach, args.tables, args.tests, args.requests,
+                          args.loads)
         shutil.copy(PLUGIN, project / "bench_hotpath.py")
         try:
             timers = _run(project, approach, bench, "timers", workdir / "timers.json")
             profile = _run(project, approach, bench, "cprofile", workdir / "profile.pstats")
             print(f"# {args.strategy} on {bench.version()}, T={args.tables}, "
-                  f"N={args.tests}{revision}\n")
+                  f"N={args.tests}, {args.requests} request(s) per test{revision}\n")
             print(timer_table(json.loads(timers.read_text())))
             print()
-            print(profile_table(profile, args.top))
+            print(profile_table(profile, args.top, args.everything))
         finally:
             bench.drop()
     return 0
@@ -93,26 +102,35 @@ def timer_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def profile_table(path: Path, top: int) -> str:
-    """The plugin's own functions by inclusive time per test, under cProfile."""
+def profile_table(path: Path, top: int, everything: bool = False) -> str:
+    """The plugin's own functions (or all) by inclusive time per test, under cProfile."""
     tests = json.loads(path.with_name(path.name + ".json").read_text())["profiled_tests"]
     stats = pstats.Stats(str(path))
     rows = []
     for (filename, line, function), entry in stats.stats.items():  # type: ignore[attr-defined]
         calls, _primitive, own, inclusive = entry[0], entry[1], entry[2], entry[3]
-        if "flask_testbed" in filename or "bench_timing" in filename:
-            where = filename.split("flask_testbed")[-1].lstrip("/") or filename
+        if everything or "flask_testbed" in filename or "bench_timing" in filename:
+            where = _short(filename)
             rows.append((inclusive / tests * 1e6, own / tests * 1e6, calls / tests,
                          f"{where}:{line} {function}"))
     rows.sort(reverse=True)
     lines = [
         f"cProfile over {tests} tests (inflated by the profiler; for ranking)",
         "",
-        "| plugin function | inclusive µs per test | own µs per test | calls per test |",
+        f"| {'function' if everything else 'plugin function'} "
+        "| inclusive µs per test | own µs per test | calls per test |",
         "|---|---:|---:|---:|",
     ]
     lines += [f"| {n} | {i:.1f} | {o:.1f} | {c:.2f} |" for i, o, c, n in rows[:top]]
     return "\n".join(lines)
+
+
+def _short(filename: str) -> str:
+    """A function's file as a reader finds it: from its package on (site-packages cut)."""
+    for marker in ("flask_testbed/", "site-packages/", "lib/python"):
+        if marker in filename:
+            return filename.split(marker)[-1]
+    return filename
 
 
 if __name__ == "__main__":

@@ -98,10 +98,18 @@ def paired(result: RunResult, floor: RunResult) -> dict[str, float]:
 
 
 def prepare(
-    directory: Path, approach: Approach, tables: int, tests: int, requests: int = 1
+    directory: Path,
+    approach: Approach,
+    tables: int,
+    tests: int,
+    requests: int = 1,
+    loads: str = "get",
 ) -> Path:
-    """Write the generated project of ``approach`` into ``directory`` and return it."""
-    write_project(directory, tables, tests, requests, approach.app)
+    """Write the generated project of ``approach`` into ``directory`` and return it.
+
+    ``loads``: how the app's views load a row (see :data:`.synth.LOADS`).
+    """
+    write_project(directory, tables, tests, requests, approach.app, loads)
     (directory / "pytest.ini").write_text(approach.ini)
     conftest = directory / "conftest.py"
     if approach.conftest is None:

@@ -18,6 +18,14 @@ a POST that updates the leaf and commits, a GET that reads it back (and checks
 that it sees every commit before it), a POST... The difference between two
 values of R, divided by their difference, is what one request costs: the part
 of a plugin's price that grows with the requests a test makes, not with tests.
+
+The views load their row with ``db.session.get``, as most apps do. A session
+that outlives a request (the plugin before requests had sessions of their own)
+answers that from its identity map without any SQL, so against it a request
+of the plugin now also pays for the SELECT its view makes in production.
+``loads="query"`` has the views load the row with a SELECT that runs whatever
+the session holds: every revision then runs the same SQL, and the difference
+per request is the price of the request's own app context and session alone.
 """
 
 from __future__ import annotations
@@ -30,6 +38,11 @@ CHAIN = 5
 MODULE_SIZE = 25
 #: the tables a test writes to, counted from the first table of its chain
 TOUCHED = 3
+#: how the views load their row (see the module's docstring), by ``loads`` value
+LOADS = {
+    "get": "db.session.get(MODELS[table], row_id)",
+    "query": "db.session.execute(select(MODELS[table]).filter_by(id=row_id)).scalar_one()",
+}
 
 APP_HEADER = '''\
 """Synthetic app of the isolation benchmark: {tables} tables in foreign-key chains of {chain}."""
@@ -38,7 +51,7 @@ import os
 
 from flask import Flask, jsonify
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 db = SQLAlchemy()
@@ -53,7 +66,7 @@ import os
 
 from flask import Flask, jsonify
 from flask_sqlalchemy_lite import SQLAlchemy
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -91,14 +104,14 @@ def create_app():
 
     @app.post("/touch/<int:table>/<int:row_id>")
     def touch(table, row_id):
-        row = db.session.get(MODELS[table], row_id)
+        row = {load}
         row.value += 1
         db.session.commit()
         return jsonify(id=row.id, value=row.value)
 
     @app.get("/read/<int:table>/<int:row_id>")
     def read(table, row_id):
-        row = db.session.get(MODELS[table], row_id)
+        row = {load}
         return jsonify(id=row.id, value=row.value)
 
     return app
@@ -201,8 +214,11 @@ def test_{index:04d}(client):
 KINDS = ("flask_sqlalchemy", "lite")
 
 
-def app_source(tables: int, kind: str = "flask_sqlalchemy") -> str:
-    """The source of ``benchapp.py`` for a schema of ``tables`` tables, on ``kind``'s extension."""
+def app_source(tables: int, kind: str = "flask_sqlalchemy", loads: str = "get") -> str:
+    """The source of ``benchapp.py`` for a schema of ``tables`` tables, on ``kind``'s extension.
+
+    ``loads`` is how its views load a row (:data:`LOADS`).
+    """
     if tables < CHAIN or tables % CHAIN:
         raise ValueError(f"the number of tables must be a positive multiple of {CHAIN}")
     lite = kind == "lite"
@@ -212,7 +228,7 @@ def app_source(tables: int, kind: str = "flask_sqlalchemy") -> str:
         source = template.format(i=i, parent=i - 1)
         parts.append(source.replace("(db.Model)", "(Base)") if lite else source)
     models = ", ".join(f"T{i:03d}" for i in range(tables))
-    footer = APP_FOOTER.format(models=models)
+    footer = APP_FOOTER.format(models=models, load=LOADS[loads])
     if lite:
         footer = footer.replace(
             'app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("BENCH_DATABASE_URL", '
@@ -239,15 +255,21 @@ def module_sources(tables: int, tests: int, requests: int = 1) -> dict[str, str]
 
 
 def write_project(
-    directory: Path, tables: int, tests: int, requests: int = 1, kind: str = "flask_sqlalchemy"
+    directory: Path,
+    tables: int,
+    tests: int,
+    requests: int = 1,
+    kind: str = "flask_sqlalchemy",
+    loads: str = "get",
 ) -> None:
     """Write the app, its factories and the suite into ``directory`` (tests under tests/).
 
     Each test makes ``requests`` requests (see the module's docstring); the
-    app is built on ``kind``'s extension (:data:`KINDS`).
+    app is built on ``kind``'s extension (:data:`KINDS`), its views load rows
+    as ``loads`` says (:data:`LOADS`).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "benchapp.py").write_text(app_source(tables, kind))
+    (directory / "benchapp.py").write_text(app_source(tables, kind, loads))
     (directory / "benchfactories.py").write_text(FACTORIES)
     suite = directory / "tests"
     suite.mkdir(exist_ok=True)
