@@ -45,11 +45,14 @@ class Contexts:
         integration: Any,
         mode: str = "warn",
         commits: Callable[[], int | None] = lambda: None,
+        failed: Callable[[], bool] = lambda: False,
     ) -> None:
         self.app = app
         self.integration = integration
         #: commits inside the sandbox so far (the strategy's count); None: unknown
         self.commits = commits
+        #: whether a failed statement left the test's transaction unusable (PostgreSQL)
+        self.failed = failed
         self.watch = unsaved.Watch(app, integration, mode)
         self._wsgi_app: Any = None
         self._runner_class: Any = None
@@ -127,7 +130,7 @@ class Contexts:
             return None
         sessions = self._test_sessions()
         for session in sessions:
-            _end_if_clean(session)
+            _end_if_clean(session, self.failed)
         return sessions, self.commits()
 
     def after_request(self, before: _Before | None) -> None:
@@ -243,7 +246,7 @@ def pop_to(
             return
 
 
-def _end_if_clean(session: Session | None) -> None:
+def _end_if_clean(session: Session | None, failed: Callable[[], bool]) -> None:
     if session is None or not session.in_transaction():
         return
     if session.new or session.deleted or unsaved.flushed(session):
@@ -251,8 +254,16 @@ def _end_if_clean(session: Session | None) -> None:
     if any(session.is_modified(instance) for instance in session.dirty):
         return
     transaction = session.get_transaction()
-    if transaction is not None and transaction.is_active:
-        session.commit()
+    if transaction is None or not transaction.is_active:
+        return
+    if failed():
+        # A statement of the test failed, and the transaction can go on only
+        # once rolled back to before it (PostgreSQL): the request, on a
+        # connection of its own in production, must not inherit that. The
+        # session has nothing to keep, and could not commit anyway.
+        session.rollback()
+        return
+    session.commit()
 
 
 def _expire_clean(session: Session | None) -> None:

@@ -114,14 +114,16 @@ REGISTRY: tuple[FastPath, ...] = (
     ),
     FastPath(
         "direct-savepoints",
-        "SAVEPOINT / RELEASE / ROLLBACK TO of each request sent to the driver uncompiled",
+        "SAVEPOINT / RELEASE / ROLLBACK TO of each request sent to the driver uncompiled "
+        "(a rolled-back savepoint released with it where the backend needs it)",
         "SQLAlchemy 2.0/2.1 Connection._savepoint_impl, _rollback_to_savepoint_impl, "
         "_release_savepoint_impl",
         _direct_savepoints,
     ),
     FastPath(
         "psycopg-pipelined-rollback",
-        "the rollback ending a test sent without waiting for its reply (PostgreSQL)",
+        "the rollback ending a test or a request, and a request's SAVEPOINT, sent without "
+        "waiting for their reply (PostgreSQL)",
         "psycopg 3.1+ Connection.pgconn, Connection.wait, psycopg.generators",
         _psycopg_pipelined,
     ),
@@ -135,7 +137,8 @@ REGISTRY: tuple[FastPath, ...] = (
     ),
     FastPath(
         "pymysql-pipelined-rollback",
-        "the rollback ending a test sent without waiting for its reply (MariaDB/MySQL)",
+        "the rollback ending a test or a request, and a request's SAVEPOINT, sent without "
+        "waiting for their reply (MariaDB/MySQL)",
         "PyMySQL 1.1+ Connection._execute_command, _read_query_result",
         _pymysql_pipelined,
     ),

@@ -171,6 +171,9 @@ class Scopes:
     def _sandbox_commits(self) -> int | None:
         return self._active.commits() if self._active is not None else None
 
+    def _sandbox_failed(self) -> bool:
+        return self._active is not None and self._active.transaction_failed()
+
     def _activate(self, strategy: str) -> Isolation:
         isolation = self._isolations.get(strategy)
         if isolation is None:

@@ -58,6 +58,15 @@ class Isolation(Protocol):
         have changed rows.
         """
 
+    def transaction_failed(self) -> bool:
+        """Whether a failed statement left the test's transaction usable only after a rollback.
+
+        PostgreSQL refuses every statement after an error until the
+        transaction rolls back to before it. Only where the test and its
+        requests share one transaction can that reach a request.
+        """
+        return False
+
     def empty(self) -> None:
         """Delete every row of every table now (the ``clean_database`` fixture)."""
 

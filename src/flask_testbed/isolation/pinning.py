@@ -107,20 +107,23 @@ class PinnedEngine:
         run_statement = self.backend.statement_runner(dbapi)
         send_script = self.backend.send_script
 
-        def run_savepoint_statement(statement: str, wait: bool) -> None:
+        def run_savepoint_statements(statements: Sequence[str], wait: bool) -> None:
             take()
             try:
                 if wait:
-                    run_statement(statement)
+                    for statement in statements:
+                        run_statement(statement)
                     return
                 # A request's last statement: the server rolls back while the
                 # test goes on, and the next statement reads the reply first.
-                self._reply = send_script(dbapi, (statement,))
+                self._reply = send_script(dbapi, statements)
                 self._sent_by = ""
             finally:
                 lock.release()
 
-        send_savepoints_directly(connection, run_savepoint_statement)
+        send_savepoints_directly(
+            connection, run_savepoint_statements, self.backend.releases_rolled_back_savepoints
+        )
         event.listen(connection, "release_savepoint", self._count_commit)
         guard_driver_handout(connection, self.await_reply)
         forks.watch_pinned(dbapi, self.backend.socket_of)
@@ -151,6 +154,14 @@ class PinnedEngine:
             self.lock.release()
             raise
         self.statements += 1
+
+    def transaction_failed(self) -> bool:
+        """Whether the last statement failed and left the transaction refusing the next ones.
+
+        A reply still on its way is the plugin's own statement, sent only into a
+        working transaction (or a ROLLBACK TO, which ends a failed one): not that.
+        """
+        return self._reply is None and self.backend.transaction_failed(self._dbapi)
 
     def _count_commit(self, *_args: Any) -> None:
         self.commits += 1

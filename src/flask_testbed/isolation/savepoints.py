@@ -2,7 +2,9 @@
 
 Every request a test makes runs in a session of its own, which joins the
 pinned connection with a savepoint: ``SAVEPOINT`` when it first connects,
-``RELEASE`` on commit, ``ROLLBACK TO`` when the request ends. Run through
+``RELEASE`` on commit, ``ROLLBACK TO`` when the request ends (and, where the
+backend asks for it, a ``RELEASE`` with it: the test's transaction outlives
+the request, and would otherwise keep its savepoint until the test ends). Run through
 SQLAlchemy, each of them is compiled anew (each savepoint has a new name, so
 the statement cache never hits) and wrapped in an execution context: about
 0.15 ms apiece, three per request, more than the request's own SELECT. Sent
@@ -22,7 +24,7 @@ connection that is closed or invalidated.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -37,15 +39,25 @@ _METHODS = ("_savepoint_impl", "_rollback_to_savepoint_impl", "_release_savepoin
 _FLAG = "_has_events"
 
 
-def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], None]) -> bool:
+def send_savepoints_directly(
+    connection: Connection,
+    run: Callable[[Sequence[str], bool], None],
+    release_rolled_back: bool = False,
+) -> bool:
     """Have ``connection``'s savepoint statements run by ``run`` instead of SQLAlchemy.
 
-    ``run(statement, wait)`` executes one statement on the driver connection
-    (under the pinned connection's lock). ``wait`` is False for ROLLBACK TO:
-    nothing reads its result, and where the driver allows it is sent without
-    waiting for the reply (read before the connection's next statement; a
-    savepoint the server lost is then that statement's error). Returns False,
-    changing nothing, where this SQLAlchemy has no such methods to replace.
+    ``run(statements, wait)`` executes statements on the driver connection
+    (under the pinned connection's lock). ``wait`` is False for SAVEPOINT and
+    ROLLBACK TO: nothing reads their result, and where the driver allows they
+    are sent without waiting for the reply, which is read before the
+    connection's next statement (for a SAVEPOINT, the one it was opened for,
+    which SQLAlchemy builds meanwhile). RELEASE is waited for: it is the app's
+    commit, and a commit that fails must fail there.
+    ``release_rolled_back`` sends a RELEASE with it: SQLAlchemy never uses a
+    savepoint again once it rolled back to it, while the server keeps it (and
+    every statement after it pays for the nesting) until the test ends.
+    Returns False, changing nothing, where this SQLAlchemy has no such methods
+    to replace.
     """
     if not (fastpaths.enabled("direct-savepoints") and _replaceable(type(connection))):
         return False
@@ -57,9 +69,9 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
         # As SQLAlchemy does: its event dispatch is read only once a listener exists.
         return getattr(connection, _FLAG, True) or getattr(engine, _FLAG, True)
 
-    def execute(statement: str, wait: bool = True) -> None:
+    def execute(statement: str, wait: bool = True, then: str | None = None) -> None:
         try:
-            run(statement, wait)
+            run((statement,) if then is None else (statement, then), wait)
         except DBAPIError:
             raise  # already SQLAlchemy's (a deferred reply read first)
         except connection.dialect.loaded_dbapi.Error as error:
@@ -70,14 +82,16 @@ def send_savepoints_directly(connection: Connection, run: Callable[[str, bool], 
             connection.dispatch.savepoint(connection, name)
         if name is None:
             name = f"tb_savepoint_{next(names)}"
-        execute(f"SAVEPOINT {quote(name)}")
+        execute(f"SAVEPOINT {quote(name)}", wait=False)
         return name
 
     def rollback_to_savepoint(name: str) -> None:
         if listened():
             connection.dispatch.rollback_savepoint(connection, name, None)
         if not connection.closed and not connection.invalidated:
-            execute(f"ROLLBACK TO SAVEPOINT {quote(name)}", wait=False)
+            quoted = quote(name)
+            release = f"RELEASE SAVEPOINT {quoted}" if release_rolled_back else None
+            execute(f"ROLLBACK TO SAVEPOINT {quoted}", wait=False, then=release)
 
     def release_savepoint(name: str) -> None:
         if listened():

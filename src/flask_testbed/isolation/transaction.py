@@ -281,6 +281,9 @@ class TransactionIsolation:
     def commits(self) -> int | None:
         return sum(pinned.commits for pinned in self.pins)
 
+    def transaction_failed(self) -> bool:
+        return any(pinned.transaction_failed() for pinned in self.pins)
+
     def empty(self) -> None:
         for _key, engine, metadata in binds(self.integration):
             pinned = self._by_engine[engine]

@@ -44,6 +44,11 @@ class Backend:
     name = "default"
     #: whether CREATE/DROP/TRUNCATE stay inside a transaction (MySQL commits on them)
     transactional_ddl = True
+    #: whether a savepoint SQLAlchemy rolled back to is released at once. ROLLBACK TO
+    #: keeps the savepoint, and a test's transaction outlives its requests, so each
+    #: request would leave one more level of nesting behind until the test ends:
+    #: costly where every statement pays for the depth (see PostgreSQL)
+    releases_rolled_back_savepoints = False
 
     def prepare_engine(self, engine: Engine) -> None:
         """Make the engine fit for savepoint isolation before its first connection."""
@@ -85,6 +90,14 @@ class Backend:
         """
         self.run_script(dbapi_connection, statements)
         return None
+
+    def transaction_failed(self, dbapi_connection) -> bool:
+        """Whether the driver says a failed statement left the transaction refusing the next.
+
+        Read without a round trip. False where a failed statement leaves the
+        transaction usable (SQLite, MariaDB/MySQL) or the driver cannot tell.
+        """
+        return False
 
     def left_transaction(self, dbapi_connection) -> bool:
         """Whether the driver says the connection is out of its transaction now.

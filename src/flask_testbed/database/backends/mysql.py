@@ -35,6 +35,10 @@ class MySQLBackend(Backend):
     clones_schemas = False
     system_schemas = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
     max_name_length = 64
+    # PyMySQL sends one statement per round trip, so a RELEASE after each
+    # request's ROLLBACK TO would cost one; the savepoints a test's requests
+    # leave behind cost 5% per request after 3,000 of them.
+    releases_rolled_back_savepoints = False
 
     def schema_target(self, schema: str, twin: str) -> str | None:
         super().schema_target(schema, twin)

@@ -20,11 +20,28 @@ from .base import Backend, Blocker, CannotMap, Relation, describe_connections
 _PG_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
 # libpq's PQTRANS_INTRANS and PQTRANS_INERROR (ROLLBACK TO works in both), PQTRANS_IDLE
 _PG_IN_TRANSACTION = (2, 3)
+_PG_INTRANS = (2,)
+_PG_INERROR = 3
 _PG_IDLE = 0
+
+
+def _sendable(statements: Sequence[str]) -> tuple[int, ...]:
+    """The transaction states in which ``statements`` may go without waiting for the reply.
+
+    A ROLLBACK TO also works in a failed transaction (it is what ends the
+    failure); anything else (a request's SAVEPOINT) would fail there, and is
+    run at once so that it fails where it is, as SQLAlchemy's error.
+    """
+    return _PG_IN_TRANSACTION if statements[0].startswith("ROLLBACK") else _PG_INTRANS
 
 
 class PostgreSQLBackend(Backend):
     name = "postgresql"
+    # Measured: a test whose requests each commit an UPDATE went from 2.3 ms to
+    # 80 ms per request over 3,000 requests while each left its savepoint behind
+    # (every level that wrote is a subtransaction the server walks); flat once
+    # released. The RELEASE travels with the ROLLBACK TO: no round trip more.
+    releases_rolled_back_savepoints = True
 
     def run_script(self, dbapi_connection, statements: Sequence[str]) -> None:
         # One round trip: without parameters the server takes several statements.
@@ -37,7 +54,7 @@ class PostgreSQLBackend(Backend):
         if (
             pgconn is None
             or not fastpaths.enabled("psycopg-pipelined-rollback")
-            or pgconn.transaction_status not in _PG_IN_TRANSACTION
+            or pgconn.transaction_status not in _sendable(statements)
         ):
             return super().send_script(dbapi_connection, statements)
         from psycopg import errors, generators
@@ -60,6 +77,10 @@ class PostgreSQLBackend(Backend):
                     )
 
         return read_reply
+
+    def transaction_failed(self, dbapi_connection) -> bool:
+        pgconn = getattr(dbapi_connection, "pgconn", None)
+        return pgconn is not None and pgconn.transaction_status == _PG_INERROR
 
     def left_transaction(self, dbapi_connection) -> bool:
         pgconn = getattr(dbapi_connection, "pgconn", None)
