@@ -60,6 +60,9 @@ class _CommittingIsolation:
     def commits(self) -> int | None:
         return None  # real commits, from any connection
 
+    def transaction_failed(self) -> bool:
+        return False  # a request's session has a connection of its own, as in production
+
     def empty(self) -> None:
         close_all_sessions()
         empty_all(self.integration)
