@@ -75,7 +75,7 @@ def _url_check() -> str | None:
 
 
 def _savepoint_bookkeeping() -> str | None:
-    from .isolation.transaction import walks_savepoints
+    from .isolation.bookkeeping import walks_savepoints
 
     return None if walks_savepoints() else "SQLAlchemy's NestedTransaction has no _previous_nested"
 

@@ -23,6 +23,7 @@ from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.urls import masked
 from ..errors import TestbedError
 from . import routing
+from .bookkeeping import forget_inserted, forget_savepoints, roll_back_left_open
 from .pinning import PinnedEngine, ReplyFailed
 from .routing import Router
 
@@ -175,7 +176,7 @@ class TransactionIsolation:
         if not disarm:
             # The public path: the sessions' savepoints are rolled back one by
             # one while the server still has them, before the scope's own.
-            _forget_inserted(scope.inserted)
+            forget_inserted(scope.inserted)
             self._end_sessions(scope)
         # Not waited for: the next use of the connection reads the reply.
         self._run_on_pins(
@@ -185,9 +186,9 @@ class TransactionIsolation:
             # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
             # so that the sessions' rollback below sends nothing (one round trip less).
             for pinned in self.pins:
-                _disarm(pinned, scope.base.get(id(pinned)))
+                disarm(pinned, scope.base.get(id(pinned)))
             # Before the sessions' rollback, which would expire each of them first.
-            _forget_inserted(scope.inserted)
+            forget_inserted(scope.inserted)
             self._end_sessions(scope)
         for session in self.integration.context_sessions():
             # Rows the scope changed are back as they were: reload on next access.
@@ -230,7 +231,7 @@ class TransactionIsolation:
                 with contextlib.suppress(DBAPIError):
                     session.rollback()
         for pinned in self.pins:
-            self._forget_nested(pinned, scope.base.get(id(pinned)))
+            roll_back_left_open(pinned, scope.base.get(id(pinned)))
 
     @staticmethod
     def _open_savepoint(pinned: PinnedEngine, name: str, parked: dict[int, int] | None) -> None:
@@ -395,17 +396,6 @@ class TransactionIsolation:
         for _ in range(depth):
             self.enter()
 
-    @staticmethod
-    def _forget_nested(pinned: PinnedEngine, base: Any) -> None:
-        """Roll back the savepoints the app left open inside the scope (leaked handles)."""
-        connection = pinned.connection
-        assert connection is not None
-        while (nested := connection.get_nested_transaction()) is not None and nested is not base:
-            try:
-                nested.rollback()
-            except DBAPIError:
-                break
-
     def heal(self) -> None:
         """Start over after a commit behind our back: nothing rolls it back, so empty it all.
 
@@ -419,7 +409,7 @@ class TransactionIsolation:
             # read here, it cannot fail close() halfway through.
             with contextlib.suppress(ReplyFailed):
                 pinned.settle()
-            _forget_savepoints(pinned)  # they are gone with the transaction
+            forget_savepoints(pinned)  # they are gone with the transaction
         self.close()
         try:
             restore_schema(self.integration, self.inventory)
@@ -427,68 +417,6 @@ class TransactionIsolation:
             self.open()
             for _ in range(depth):
                 self.enter()
-
-
-def _forget_inserted(inserted: list[tuple[Session, Any]]) -> None:
-    """Take the objects whose rows were rolled back out of their sessions.
-
-    A session that holds nothing else is emptied in one call: expunging
-    object by object walks each one's cascades, a few microseconds apiece.
-    """
-    by_session: dict[Session, list[Any]] = {}
-    for session, instance in inserted:
-        by_session.setdefault(session, []).append(instance)
-    for session, instances in by_session.items():
-        mine = {id(instance) for instance in instances}
-        if not session.new and not session.deleted and all(
-            id(state.obj()) in mine for state in session.identity_map.all_states()
-        ):
-            session.expunge_all()
-            continue
-        for instance in instances:
-            if instance in session:
-                session.expunge(instance)
-
-
-def _disarm(pinned: PinnedEngine, base: Any) -> None:
-    """Mark SQLAlchemy's savepoints above ``base`` as ended, without a statement.
-
-    Only after the server has rolled back past them: their rollback is then
-    bookkeeping (``is_active`` is the flag SQLAlchemy itself clears when the
-    outer transaction ends and takes its savepoints with it). A fast path:
-    the chain of savepoints is private (see :func:`walks_savepoints`).
-    """
-    assert pinned.connection is not None
-    nested = pinned.connection.get_nested_transaction()
-    while nested is not None and nested is not base:
-        nested.is_active = False
-        nested = nested._previous_nested
-
-
-def _forget_savepoints(pinned: PinnedEngine) -> None:
-    """After a commit behind our back: end SQLAlchemy's savepoints, which the server lost.
-
-    The public path ends the outer transaction, which takes SQLAlchemy's
-    savepoints with it (one ROLLBACK more, which the run's end sends anyway).
-    """
-    if fastpaths.enabled("sqlalchemy-savepoint-bookkeeping"):
-        _disarm(pinned, None)
-        return
-    assert pinned.connection is not None
-    transaction = pinned.connection.get_transaction()
-    if transaction is not None and transaction.is_active:
-        try:
-            transaction.rollback()
-        except DBAPIError:
-            # The server dropped the connection: the pool must not get it back.
-            pinned.connection.invalidate()
-
-
-def walks_savepoints() -> bool:
-    """Whether SQLAlchemy's savepoints link to the one they were begun in (``_previous_nested``)."""
-    from sqlalchemy.engine.base import NestedTransaction
-
-    return "_previous_nested" in getattr(NestedTransaction, "__slots__", ())
 
 
 def _first_line(exc: BaseException) -> str:
