@@ -53,7 +53,7 @@ def forget_inserted(inserted: list[tuple[Session, Any]]) -> None:
                 session.expunge(instance)
 
 
-def disarm(pinned: PinnedEngine, base: Any) -> None:
+def disarm_savepoints(pinned: PinnedEngine, base: Any) -> None:
     """Mark SQLAlchemy's savepoints above ``base`` as ended, without a statement.
 
     Only after the server has rolled back past them: their rollback is then
@@ -75,7 +75,7 @@ def forget_savepoints(pinned: PinnedEngine) -> None:
     savepoints with it (one ROLLBACK more, which the run's end sends anyway).
     """
     if fastpaths.enabled("sqlalchemy-savepoint-bookkeeping"):
-        disarm(pinned, None)
+        disarm_savepoints(pinned, None)
         return
     assert pinned.connection is not None
     transaction = pinned.connection.get_transaction()

@@ -23,7 +23,12 @@ from ..database.schema import reset_sequences as reset_all_sequences
 from ..database.urls import masked
 from ..errors import TestbedError
 from . import routing
-from .bookkeeping import forget_inserted, forget_savepoints, roll_back_left_open
+from .bookkeeping import (
+    disarm_savepoints,
+    forget_inserted,
+    forget_savepoints,
+    roll_back_left_open,
+)
 from .pinning import PinnedEngine, ReplyFailed
 from .routing import Router
 
@@ -186,7 +191,7 @@ class TransactionIsolation:
             # The server has dropped every savepoint inside the scope: tell SQLAlchemy,
             # so that the sessions' rollback below sends nothing (one round trip less).
             for pinned in self.pins:
-                disarm(pinned, scope.base.get(id(pinned)))
+                disarm_savepoints(pinned, scope.base.get(id(pinned)))
             # Before the sessions' rollback, which would expire each of them first.
             forget_inserted(scope.inserted)
             self._end_sessions(scope)
