@@ -8,7 +8,8 @@ engine, whatever the extension calls it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, current_app
@@ -121,6 +122,20 @@ class Integration:
 
 def in_app_context(app: Flask) -> bool:
     return bool(current_app) and current_app._get_current_object() is app
+
+
+@contextlib.contextmanager
+def app_context_of(app: Flask) -> Iterator[None]:
+    """``app``'s context: the current one where it is current, else one pushed for the block.
+
+    What the extensions' public properties (``db.engines``) need, without
+    pushing a context on top of the app's own (a test's, a request's).
+    """
+    if in_app_context(app):
+        yield
+        return
+    with app.app_context():
+        yield
 
 
 def init_again(app: Flask, extension: Any, name: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from .. import fastpaths
-from .base import Held, Integration, init_again
+from .base import Held, Integration, app_context_of, init_again
 from .layouts import FLASK_SQLALCHEMY
 
 
@@ -99,7 +99,7 @@ class FlaskSQLAlchemyIntegration(Integration):
         The config holds the claimed URLs already. The fast path rebuilds only
         those engines; the public path runs the extension's ``init_app`` again.
         """
-        with self.app.app_context():
+        with app_context_of(self.app):
             current = dict(self.db.engines)
         if all(key in current and current[key].url == url for key, url in plan.items()):
             return

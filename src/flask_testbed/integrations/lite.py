@@ -16,8 +16,7 @@ plugin's own on the ``db`` instance.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, g
@@ -28,7 +27,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from .. import fastpaths
-from .base import Held, Integration, in_app_context, init_again
+from .base import Held, Integration, app_context_of, in_app_context, init_again
 from .layouts import LITE, LITE_DEFAULT, lite_key
 
 #: the fast path of every private name of the extension used here
@@ -63,16 +62,8 @@ class LiteIntegration(Integration):
         if fastpaths.enabled(FAST_PATH):
             state = self.db._app_state[self.app]
             return state.engines, state.sessionmaker
-        with self._app_context():
+        with app_context_of(self.app):
             return self.db.engines, self.db.sessionmaker
-
-    @contextlib.contextmanager
-    def _app_context(self) -> Iterator[None]:
-        if in_app_context(self.app):
-            yield
-            return
-        with self.app.app_context():
-            yield
 
     @property
     def engines(self) -> Mapping[str | None, Engine]:
@@ -149,12 +140,12 @@ class LiteIntegration(Integration):
         ones are left as they are (disposing one needs an event loop).
         """
         app, db = self.app, self.db
-        with self._app_context():
+        with app_context_of(self.app):
             before = _makers(db)
         for engine in before[0][1].values():
             engine.dispose()
         init_again(app, db, self.name)
-        with self._app_context():
+        with app_context_of(self.app):
             after = _makers(db)
         moved = {
             engine: new[name]
