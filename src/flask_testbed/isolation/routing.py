@@ -1,4 +1,4 @@
-"""One rule for every engine: a test database has one pinned connection.
+"""One rule for every engine and session: a test database has one pinned connection.
 
 Any engine the process opens to one of the run's test databases (the app's
 binds, a copy made with ``engine.execution_options(...)``, a second app's
@@ -13,13 +13,17 @@ check's observer, the server's maintenance connections) are kept apart.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 
 from ..database.own_engines import is_apart
+
+if TYPE_CHECKING:
+    from .pinning import PinnedEngine
 
 #: the methods as SQLAlchemy defines them, used by the plugin itself
 original_connect: Callable[[Engine], Any] = Engine.connect
@@ -125,3 +129,60 @@ def _routed(original: Callable[[Engine], Any], method: str) -> Callable[[Engine]
 _connect = _routed(original_connect, "hand_out")
 _begin = _routed(original_begin, "begin")
 _raw_connection = _routed(original_raw_connection, "hand_out_raw")
+
+
+def route_sessions(
+    integration: Any, by_engine: Mapping[Any, PinnedEngine], router: Router
+) -> list[tuple[type, Any]]:
+    """Send the integration's sessions to the pinned connections, via their ``get_bind``.
+
+    The integration's answer for a (session, mapper, clause) is remembered
+    where it says what that answer depends on (Flask-SQLAlchemy's search of
+    the app's engines is a dozen calls per test), while these pins last.
+    Returns each routed Session class with its own ``get_bind`` (None where
+    it inherited one), for :func:`unroute_sessions`.
+    """
+    routes: dict[tuple[Any, ...], tuple[Any, PinnedEngine | None]] = {}
+
+    def routed(inherited: Any) -> Any:
+        def get_bind(
+            session: Session, mapper: Any = None, clause: Any = None, bind: Any = None,
+            **kw: Any,
+        ) -> Any:
+            key = integration.route_key(session, mapper, clause) if bind is None else None
+            try:
+                route = routes.get(key) if key is not None else None
+            except TypeError:  # an unhashable mapper argument: not remembered
+                route = key = None
+            if route is None:
+                found = inherited(session, mapper, clause=clause, bind=bind, **kw)
+                route = (found, by_engine.get(found))
+                if key is not None:
+                    routes[key] = route
+            found, pinned = route
+            if pinned is None:
+                # Another app's engine on one of the run's databases joins it too.
+                pinned = router.find(found) if isinstance(found, Engine) else None
+                if pinned is None:
+                    return found
+            # Set here rather than on the sessionmaker: a session created before
+            # the engines were pinned would otherwise join with rollback_only.
+            session.join_transaction_mode = "create_savepoint"
+            return pinned.connection
+
+        return get_bind
+
+    originals: list[tuple[type, Any]] = []
+    for cls in integration.session_classes:
+        originals.append((cls, cls.__dict__.get("get_bind")))
+        cls.get_bind = routed(cls.get_bind)
+    return originals
+
+
+def unroute_sessions(originals: list[tuple[type, Any]]) -> None:
+    """Give each Session class :func:`route_sessions` changed its ``get_bind`` back."""
+    for cls, own in reversed(originals):
+        if own is None:
+            del cls.get_bind  # it inherits its get_bind again
+        else:
+            cls.get_bind = own

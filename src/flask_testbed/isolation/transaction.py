@@ -12,7 +12,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, close_all_sessions
 
@@ -30,7 +30,7 @@ from .bookkeeping import (
     roll_back_left_open,
 )
 from .pinning import PinnedEngine, ReplyFailed
-from .routing import Router
+from .routing import Router, route_sessions, unroute_sessions
 
 
 class IsolationBroken(TestbedError):
@@ -98,7 +98,7 @@ class TransactionIsolation:
             self._by_engine[engine] = pinned
         routing.install(router)
         self._pinned_connections = {id(p.connection) for p in self.pins}
-        self._route_sessions()
+        self._original_get_bind = route_sessions(self.integration, self._by_engine, self._router)
         event.listen(Session, "after_begin", self._on_session_begin)
         event.listen(Session, "pending_to_persistent", self._on_insert)
         event.listen(Session, "after_transaction_create", self._on_session_transaction)
@@ -115,7 +115,8 @@ class TransactionIsolation:
         event.remove(Session, "pending_to_persistent", self._on_insert)
         event.remove(Session, "after_transaction_create", self._on_session_transaction)
         close_all_sessions()
-        self._unroute_sessions()
+        unroute_sessions(self._original_get_bind)
+        self._original_get_bind = []
         routing.uninstall(self._router)
         self._router.clear()
         pins, self.pins = self.pins, []
@@ -297,58 +298,6 @@ class TransactionIsolation:
             empty_metadata(pinned.connection, metadata)
 
     # -- internals ------------------------------------------------------
-
-    def _route_sessions(self) -> None:
-        """Send the integration's sessions to the pinned connections, via their ``get_bind``.
-
-        The integration's answer for a (session, mapper, clause) is remembered
-        where it says what that answer depends on (Flask-SQLAlchemy's search of
-        the app's engines is a dozen calls per test), while these pins last.
-        """
-        by_engine = self._by_engine
-        router = self._router
-        integration = self.integration
-        routes: dict[tuple[Any, ...], tuple[Any, PinnedEngine | None]] = {}
-
-        def routed(inherited: Any) -> Any:
-            def get_bind(
-                session: Session, mapper: Any = None, clause: Any = None, bind: Any = None,
-                **kw: Any,
-            ) -> Any:
-                key = integration.route_key(session, mapper, clause) if bind is None else None
-                try:
-                    route = routes.get(key) if key is not None else None
-                except TypeError:  # an unhashable mapper argument: not remembered
-                    route = key = None
-                if route is None:
-                    found = inherited(session, mapper, clause=clause, bind=bind, **kw)
-                    route = (found, by_engine.get(found))
-                    if key is not None:
-                        routes[key] = route
-                found, pinned = route
-                if pinned is None:
-                    # Another app's engine on one of the run's databases joins it too.
-                    pinned = router.find(found) if isinstance(found, Engine) else None
-                    if pinned is None:
-                        return found
-                # Set here rather than on the sessionmaker: a session created before
-                # the engines were pinned would otherwise join with rollback_only.
-                session.join_transaction_mode = "create_savepoint"
-                return pinned.connection
-
-            return get_bind
-
-        for cls in integration.session_classes:
-            self._original_get_bind.append((cls, cls.__dict__.get("get_bind")))
-            cls.get_bind = routed(cls.get_bind)  # type: ignore[method-assign]
-
-    def _unroute_sessions(self) -> None:
-        for cls, own in reversed(self._original_get_bind):
-            if own is None:
-                del cls.get_bind  # it inherits its get_bind again
-            else:
-                cls.get_bind = own  # type: ignore[method-assign]
-        self._original_get_bind = []
 
     def _on_session_begin(self, session: Session, transaction: Any, connection: Any) -> None:
         if self._scopes and id(connection) in self._pinned_connections:
