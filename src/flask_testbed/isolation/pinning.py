@@ -115,8 +115,9 @@ class PinnedEngine:
                     for statement in statements:
                         run_statement(statement)
                     return
-                # A request's last statement: the server rolls back while the
-                # test goes on, and the next statement reads the reply first.
+                # A request's SAVEPOINT, or its closing ROLLBACK TO: the server
+                # works while Python goes on, and the next statement reads the
+                # reply first.
                 self._reply = send_script(dbapi, statements)
                 self._sent_by = ""
             finally:
