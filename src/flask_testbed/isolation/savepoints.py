@@ -70,10 +70,10 @@ def send_savepoints_directly(
         return getattr(connection, _FLAG, True) or getattr(engine, _FLAG, True)
 
     def execute(statement: str, wait: bool = True, then: str | None = None) -> None:
+        # A failed reply to an earlier statement sent without waiting is raised
+        # here as the plugin's ReplyFailed, which the test's end reports.
         try:
             run((statement,) if then is None else (statement, then), wait)
-        except DBAPIError:
-            raise  # already SQLAlchemy's (a deferred reply read first)
         except connection.dialect.loaded_dbapi.Error as error:
             raise _wrapped(connection, statement, error) from error
 
