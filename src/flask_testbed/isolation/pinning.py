@@ -24,6 +24,7 @@ the reply first, so nothing ever runs before the rollback is done.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -74,6 +75,9 @@ class PinnedEngine:
         self.left_transaction = False
         #: savepoints released on the pinned connection: commits inside the sandbox
         self.commits = 0
+        #: SQLAlchemy's own savepoint path: the thread about to roll back to a
+        #: savepoint, and its quoted name, to release right after
+        self._release_after: tuple[int, str] | None = None
 
     def pin(self) -> None:
         connection = original_connect(self.engine)
@@ -88,12 +92,19 @@ class PinnedEngine:
             def execute_serialised(*args: Any, **kwargs: Any) -> Any:
                 take()
                 try:
+                    release = self._release_after
+                    if release is not None and release[0] == threading.get_ident():
+                        self._release_after = None  # this statement is that ROLLBACK TO
+                    else:
+                        release = None
                     # A transition, not a state: MariaDB reports no transaction until
                     # the first table is touched, which is no commit.
                     was_out = left(dbapi)
                     result = original(*args, **kwargs)
                     if not was_out and left(dbapi):
                         self.left_transaction = True
+                    if release is not None:
+                        run_statement(f"RELEASE SAVEPOINT {release[1]}")
                     return result
                 finally:
                     lock.release()
@@ -123,9 +134,10 @@ class PinnedEngine:
             finally:
                 lock.release()
 
-        send_savepoints_directly(
-            connection, run_savepoint_statements, self.backend.releases_rolled_back_savepoints
-        )
+        releases = self.backend.releases_rolled_back_savepoints
+        direct = send_savepoints_directly(connection, run_savepoint_statements, releases)
+        if releases and not direct:
+            self._release_rolled_back(connection)
         event.listen(connection, "release_savepoint", self._count_commit)
         guard_driver_handout(connection, self.await_reply)
         forks.watch_pinned(dbapi, self.backend.socket_of)
@@ -139,6 +151,22 @@ class PinnedEngine:
 
         connection.execution_options = execution_options  # type: ignore[method-assign]
         self.connection = connection
+
+    def _release_rolled_back(self, connection: Connection) -> None:
+        """On SQLAlchemy's own savepoint path: release each savepoint it rolled back to.
+
+        What the direct path sends with the ROLLBACK TO (see
+        :func:`.savepoints.send_savepoints_directly`), here a statement of its
+        own, run right after SQLAlchemy's ROLLBACK TO, which follows this event
+        on the same thread (unless the connection is closed: then nothing does).
+        """
+        quote = connection.dialect.identifier_preparer.quote
+
+        def rolling_back(conn: Connection, name: str, _context: Any) -> None:
+            if not conn.closed and not conn.invalidated:
+                self._release_after = (threading.get_ident(), quote(name))
+
+        event.listen(connection, "rollback_savepoint", rolling_back)
 
     def _take_connection(self) -> None:
         """Before a statement of the app or SQLAlchemy: the lock is then held (the caller releases).
