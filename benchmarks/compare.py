@@ -41,6 +41,7 @@ from .approaches import APPROACHES, FLOOR, PRODUCTION, PRODUCTION_LITE
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase
 from .lockstep import run_lockstep
 from .runner import RunResult, prepare, run_suite, use_plugin_path, use_plugin_revision
+from .synth import add_loads_option
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=300)
     parser.add_argument("--requests", type=_positive, default=1,
                         help="requests per test, POST and GET in turn (default 1)")
-    parser.add_argument("--loads", choices=("get", "query"), default="get",
-                        help="how the views load their row: session.get (default) or a SELECT "
-                        "that runs whatever the session holds (same SQL for every revision)")
+    add_loads_option(parser)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lockstep", action="store_true",
                         help="run the revisions side by side, one test each in turn, and give "

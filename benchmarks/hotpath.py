@@ -25,6 +25,7 @@ from typing import Any
 from .approaches import APPROACHES
 from .backends import BACKENDS, DEFAULT_URLS, BenchDatabase
 from .runner import prepare, run_suite, use_plugin_revision
+from .synth import add_loads_option
 
 PLUGIN = Path(__file__).with_name("hotpath_plugin.py")
 
@@ -38,9 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=300)
     parser.add_argument("--requests", type=int, default=1,
                         help="requests per test (see benchmarks.synth); more show a request's path")
-    parser.add_argument("--loads", choices=("get", "query"), default="get",
-                        help="how the views load their row: session.get (default) or a SELECT "
-                        "that runs whatever the session holds (same SQL for every revision)")
+    add_loads_option(parser)
     parser.add_argument("--top", type=int, default=25, help="rows of the cProfile listing")
     parser.add_argument("--everything", action="store_true",
                         help="list every function in the cProfile table (Flask's, SQLAlchemy's, "

@@ -31,6 +31,7 @@ per request is the price of the request's own app context and session alone.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 #: tables per foreign-key chain; T must be a multiple of it
 CHAIN = 5
@@ -275,3 +276,10 @@ def write_project(
     suite.mkdir(exist_ok=True)
     for name, source in module_sources(tables, tests, requests).items():
         (suite / name).write_text(source)
+
+
+def add_loads_option(parser: Any) -> None:
+    """The ``--loads`` option of the tools that run this suite (see :data:`LOADS`)."""
+    parser.add_argument("--loads", choices=tuple(LOADS), default="get",
+                        help="how the views load their row: session.get (default) or a SELECT "
+                        "that runs whatever the session holds (same SQL for every revision)")

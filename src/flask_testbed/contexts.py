@@ -25,7 +25,7 @@ import contextvars
 import shlex
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from flask.ctx import AppContext
@@ -34,6 +34,9 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from . import unsaved
+
+if TYPE_CHECKING:
+    from .isolation.base import Isolation
 
 
 class Contexts:
@@ -44,15 +47,12 @@ class Contexts:
         app: Flask,
         integration: Any,
         mode: str = "warn",
-        commits: Callable[[], int | None] = lambda: None,
-        failed: Callable[[], bool] = lambda: False,
+        sandbox: Callable[[], Isolation | None] = lambda: None,
     ) -> None:
         self.app = app
         self.integration = integration
-        #: commits inside the sandbox so far (the strategy's count); None: unknown
-        self.commits = commits
-        #: whether a failed statement left the test's transaction unusable (PostgreSQL)
-        self.failed = failed
+        #: the isolation strategy in force, asked about commits and failures
+        self.sandbox = sandbox
         self.watch = unsaved.Watch(app, integration, mode)
         self._wsgi_app: Any = None
         self._runner_class: Any = None
@@ -130,8 +130,8 @@ class Contexts:
             return None
         sessions = self._test_sessions()
         for session in sessions:
-            _end_if_clean(session, self.failed)
-        return sessions, self.commits()
+            _end_if_clean(session, self._failed)
+        return sessions, self._commits()
 
     def after_request(self, before: _Before | None) -> None:
         """Let the test side see what the request committed: expire what it holds.
@@ -142,10 +142,20 @@ class Contexts:
         if before is None:
             return
         sessions, commits = before
-        if commits is not None and self.commits() == commits:
+        if commits is not None and self._commits() == commits:
             return
         for session in sessions:
             _expire_clean(session)
+
+    def _commits(self) -> int | None:
+        """Commits inside the sandbox so far (the strategy's count); None: unknown."""
+        sandbox = self.sandbox()
+        return sandbox.commits() if sandbox is not None else None
+
+    def _failed(self) -> bool:
+        """Whether a failed statement left the test's transaction unusable (PostgreSQL)."""
+        sandbox = self.sandbox()
+        return sandbox is not None and sandbox.transaction_failed()
 
     def _test_sessions(self) -> tuple[Session, ...]:
         current = self.integration.context_sessions() if self._in_app_context() else []

@@ -79,10 +79,7 @@ class Harness(Scopes):
         #: each test's app.config, nested values included, comes back when it ends
         self.config = ConfigKeeper(app.config)
         self._context: AppContext | None = None
-        self.contexts = Contexts(
-            app, self.integration, settings.uncommitted, self._sandbox_commits,
-            self._sandbox_failed,
-        )
+        self.contexts = Contexts(app, self.integration, settings.uncommitted, self._sandbox)
         self._later: LaterApps | None = None
         #: engines of apps built during the run
         self._later_engines: list[Any] = []

@@ -168,11 +168,8 @@ class Scopes:
             "next test starts clean"
         )
 
-    def _sandbox_commits(self) -> int | None:
-        return self._active.commits() if self._active is not None else None
-
-    def _sandbox_failed(self) -> bool:
-        return self._active is not None and self._active.transaction_failed()
+    def _sandbox(self) -> Isolation | None:
+        return self._active
 
     def _activate(self, strategy: str) -> Isolation:
         isolation = self._isolations.get(strategy)
